@@ -1,0 +1,309 @@
+"""Guards around a learner's function: forbidden operations, time limits and tampering.
+
+Three things can make a correct-looking result untrustworthy, and each has a guard here:
+
+* the learner calls the operation being taught (``F.conv2d``, ``nn.Conv2d``,
+  ``torch.ops.aten.convolution`` …). `forbid_ops` watches every ATen operator at the dispatcher
+  (a ``TorchDispatchMode``), so every alias of an operation is caught, however it is spelled;
+* the learner's function never returns. `time_limit` interrupts it;
+* the notebook replaces what the checks rely on (``torch.allclose``, ``torch.testing.assert_close``,
+  this library's functions, IPython's exception reporting). `Integrity` snapshots all of it when
+  the library is first imported (in the notebook's locked set-up cell, before any learner code
+  runs) and, before every check, restores exception reporting and reports anything replaced.
+
+This module needs only torch and the standard library.
+"""
+from __future__ import annotations
+
+import builtins
+import os
+import re
+import signal
+import sys
+import threading
+import types
+from contextlib import contextmanager
+
+import torch
+import torch._dynamo  # noqa: F401 - imported by the dispatcher modes anyway; it rebinds
+# torch.manual_seed when first imported, so import it before the integrity snapshot.
+from torch.overrides import TorchFunctionMode
+from torch.utils._python_dispatch import TorchDispatchMode
+
+from .errors import ForbiddenOpError, LearnerTimeout, LeftTorchError, TamperingError
+
+__all__ = [
+    "CONVOLUTION", "POOLING", "PADDING", "UNFOLD", "UNPOOLING",
+    "forbid_ops", "time_limit", "Integrity", "ReadOnlyModule", "make_read_only",
+]
+
+# Families of ATen operators, matched against the operator's name without the "aten::" prefix.
+# CompositeImplicit ops (conv2d, max_pool2d …) decompose before the dispatcher mode sees them, so
+# the patterns also cover what they decompose into (convolution, max_pool2d_with_indices …).
+CONVOLUTION = r"convolution|conv(\d|_transpose|_tbc|_depthwise)|slow_conv|thnn_conv"
+POOLING = r"pool"
+PADDING = r"^_?pad$|_pad(\d|_nd|_|$)|^pad_"
+UNFOLD = r"^(im2col|col2im)$"
+UNPOOLING = r"unpool"
+
+
+class _DispatchWatch(TorchDispatchMode):
+    """Records every ATen operator call; raises on the first forbidden one."""
+
+    def __init__(self, pattern, function_name):
+        super().__init__()
+        self.pattern = re.compile(pattern) if pattern else None
+        self.function_name = function_name
+        self.forbidden_calls = []
+        self.op_count = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        name = func._schema.name.split("::")[-1]
+        if self.pattern is not None and self.pattern.search(name):
+            self.forbidden_calls.append(name)
+            raise ForbiddenOpError(forbidden_message(self.function_name, name))
+        self.op_count += 1
+        return func(*args, **(kwargs or {}))
+
+
+_NUMPY_EXITS = {torch.Tensor.numpy, torch.Tensor.__array__}
+
+
+class _FunctionWatch(TorchFunctionMode):
+    """Refuses conversions to NumPy, which work on CPU tensors only."""
+
+    def __init__(self, function_name):
+        super().__init__()
+        self.function_name = function_name
+        self.exits = []
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        if func in _NUMPY_EXITS:
+            self.exits.append(func.__name__)
+            raise LeftTorchError(
+                f"{self.function_name} converted a tensor to NumPy (Tensor.{func.__name__}). "
+                "Write it with torch operations only, so that it also runs on a GPU.")
+        return func(*args, **(kwargs or {}))
+
+
+def forbidden_message(function_name, op_name):
+    return (f"{function_name} called the forbidden operation aten.{op_name} (reached through "
+            f"F.*, torch.*, nn.* or torch.ops.aten). This exercise is about implementing it "
+            "yourself: build it from elementwise operations, sums, matmul, indexing or views.")
+
+
+class OpRecord:
+    """What `forbid_ops` saw: forbidden calls (even if the learner caught the error), op count."""
+
+    def __init__(self, dispatch, function):
+        self._dispatch, self._function = dispatch, function
+
+    @property
+    def forbidden_calls(self):
+        return list(self._dispatch.forbidden_calls)
+
+    @property
+    def numpy_exits(self):
+        return list(self._function.exits)
+
+    @property
+    def op_count(self):
+        """Number of (allowed) ATen operator calls dispatched."""
+        return self._dispatch.op_count
+
+    def raise_if_violated(self):
+        """Fail even when learner code caught the error raised at the forbidden call."""
+        if self.forbidden_calls:
+            raise ForbiddenOpError(forbidden_message(self._dispatch.function_name,
+                                                     self.forbidden_calls[0]))
+        if self.numpy_exits:
+            raise LeftTorchError(
+                f"{self._function.function_name} converted a tensor to NumPy "
+                f"(Tensor.{self.numpy_exits[0]}); use torch operations only.")
+
+
+@contextmanager
+def forbid_ops(pattern, function_name="your function"):
+    """Run the body with every ATen call matching ``pattern`` (a regex) forbidden.
+
+    Yields an `OpRecord`. A forbidden call raises `ForbiddenOpError` at once; because learner
+    code could catch that, the caller should also call ``record.raise_if_violated()`` after the
+    body. ``pattern=None`` forbids nothing and only counts operators.
+    """
+    dispatch = _DispatchWatch(pattern, function_name)
+    function = _FunctionWatch(function_name)
+    with function, dispatch:
+        yield OpRecord(dispatch, function)
+
+
+@contextmanager
+def time_limit(seconds, function_name="your function"):
+    """Raise `LearnerTimeout` inside the body if it runs longer than ``seconds``.
+
+    Uses SIGALRM, so it works in the main thread on POSIX (where Jupyter kernels and pytest run
+    code); elsewhere the body runs without a limit. The alarm re-fires every half second, so a
+    learner's loop that catches the first interruption is interrupted again; during nbgrader's
+    autograde, a loop that swallows six of them ends the kernel, which the grader restarts.
+    """
+    usable = (hasattr(signal, "setitimer") and seconds
+              and threading.current_thread() is threading.main_thread())
+    if not usable:
+        yield
+        return
+
+    fired = []
+
+    def on_alarm(signum, frame):
+        fired.append(signum)
+        if len(fired) > 6 and os.environ.get("NBGRADER_EXECUTION") == "autograde":
+            # The learner's code has swallowed six interruptions: only a new kernel helps. The
+            # grader (autograder.nbgrader_ext) restarts it and grades the remaining cells.
+            os._exit(1)
+        raise LearnerTimeout(f"{function_name} did not return within {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds, 0.5)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+_BUILTIN_NAMES = (
+    "isinstance", "issubclass", "type", "getattr", "setattr", "hasattr", "len", "range", "repr",
+    "str", "int", "float", "bool", "tuple", "list", "dict", "abs", "min", "max", "sum", "all",
+    "any", "zip", "enumerate", "print", "__import__", "BaseException", "Exception",
+    "AssertionError", "ValueError", "TypeError", "NotImplementedError", "KeyboardInterrupt",
+)
+
+
+def _namespaces():
+    """The namespaces whose entries the checks and the references rely on."""
+    import torch.nn.functional as F
+    import torch.testing
+    spaces = {
+        "torch": vars(torch), "torch.nn.functional": vars(F), "torch.testing": vars(torch.testing),
+        "torch.Tensor": vars(torch.Tensor), "torch.nn": vars(torch.nn),
+    }
+    for name, module in list(sys.modules.items()):
+        if name == "autograder" or name.startswith("autograder."):
+            spaces[name] = vars(module)
+    return spaces
+
+
+class Integrity:
+    """A snapshot of everything the checks rely on, taken before any learner code runs.
+
+    ``Integrity.capture()`` is called once, when this library is first imported. ``verify()``
+    returns the names that were replaced since (e.g. ``["torch.allclose"]``), and
+    ``restore_exception_reporting()`` undoes changes to IPython's error reporting so that a failing
+    check always reaches nbgrader as an error.
+    """
+
+    _snapshot = None
+    _shell_methods = None
+
+    @classmethod
+    def capture(cls):
+        if cls._snapshot is None:
+            snapshot = {space: dict(entries) for space, entries in _namespaces().items()}
+            snapshot["builtins"] = {n: getattr(builtins, n) for n in _BUILTIN_NAMES}
+            cls._snapshot = snapshot
+        shell = _ipython_shell()
+        if shell is not None and cls._shell_methods is None:
+            cls._shell_methods = {name: (vars(shell).get(name), getattr(type(shell), name))
+                                  for name in _SHELL_METHODS if hasattr(type(shell), name)}
+
+    @classmethod
+    def verify(cls):
+        """Names (``module.attribute``) that differ from the snapshot; empty when untouched."""
+        if cls._snapshot is None:
+            return []
+        replaced = []
+        current = _namespaces()
+        current["builtins"] = vars(builtins)
+        for space, entries in cls._snapshot.items():
+            now = current.get(space)
+            if now is None:
+                replaced.append(f"{space} (module removed)")
+                continue
+            for name, original in entries.items():
+                if name not in now:
+                    replaced.append(f"{space}.{name} (deleted)")
+                elif now[name] is not original:
+                    replaced.append(f"{space}.{name}")
+        return replaced
+
+    @classmethod
+    def restore_exception_reporting(cls):
+        """Undo IPython set_custom_exc and replaced traceback methods; report what was undone."""
+        shell = _ipython_shell()
+        undone = []
+        if shell is None:
+            return undone
+        if getattr(shell, "custom_exceptions", ()):
+            shell.custom_exceptions = ()
+            undone.append("IPython custom exception handler (set_custom_exc)")
+        for name, (on_instance, on_class) in (cls._shell_methods or {}).items():
+            if getattr(type(shell), name) is not on_class:
+                setattr(type(shell), name, on_class)
+                undone.append(f"{type(shell).__name__}.{name}")
+            if vars(shell).get(name) is not on_instance:
+                if on_instance is None:
+                    del vars(shell)[name]
+                else:
+                    vars(shell)[name] = on_instance
+                undone.append(f"get_ipython().{name}")
+        return undone
+
+
+_SHELL_METHODS = ("showtraceback", "_showtraceback", "run_code", "run_cell",
+                  "run_cell_async", "run_ast_nodes")
+
+
+def _ipython_shell():
+    module = sys.modules.get("IPython")
+    if module is None:
+        return None
+    try:
+        return module.get_ipython()
+    except Exception:
+        return None
+
+
+class ReadOnlyModule(types.ModuleType):
+    """Module type for this library: notebook code cannot replace its names.
+
+    Assigning ``autograder.check = ...`` raises at once with a clear message, and attribute
+    lookups (``autograder.check``, ``from autograder import check``) return the objects the
+    module held when it was made read-only, even if its ``__dict__`` was edited behind our back.
+    New names (such as submodules being imported) may still be added.
+    """
+
+    _originals = {}
+
+    def __getattribute__(self, name):
+        originals = ReadOnlyModule._originals.get(object.__getattribute__(self, "__name__"), {})
+        if name in originals:
+            return originals[name]
+        return super().__getattribute__(name)
+
+    def __setattr__(self, name, value):
+        if name in vars(self):
+            raise TamperingError(
+                f"{self.__name__}.{name} is part of the course's check library and cannot be "
+                "replaced from a notebook.")
+        super().__setattr__(name, value)
+
+    def __delattr__(self, name):
+        raise TamperingError(f"{self.__name__}.{name} cannot be deleted from a notebook.")
+
+
+def make_read_only(module_name):
+    """Switch a module of this library to `ReadOnlyModule` (PEP 549-style class assignment)."""
+    module = sys.modules[module_name]
+    ReadOnlyModule._originals[module_name] = {
+        name: value for name, value in vars(module).items()
+        if not name.startswith("__") and callable(value)}
+    module.__class__ = ReadOnlyModule

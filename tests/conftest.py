@@ -1,0 +1,77 @@
+"""Shared helpers: the course's notebooks as functions and as filled-in submissions."""
+import copy
+import functools
+import json
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SOLUTIONS = REPO / "solutions"
+EXERCISES = REPO / "exercises"
+
+
+def read_notebook(path):
+    return json.loads(Path(path).read_text())
+
+
+def cell_source(cell):
+    source = cell["source"]
+    return "".join(source) if isinstance(source, list) else source
+
+
+def nbgrader_meta(cell):
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def solution_cells(notebook):
+    """{grade_id: cell} for the cells learners write in."""
+    return {nbgrader_meta(c)["grade_id"]: c for c in notebook["cells"] if nbgrader_meta(c).get("solution")}
+
+
+def graded_cells(notebook):
+    return [c for c in notebook["cells"] if nbgrader_meta(c).get("grade")]
+
+
+@functools.lru_cache(maxsize=None)
+def solution_functions(assignment):
+    """Execute the solution cells of solutions/<assignment> and return the functions they define."""
+    import torch
+    namespace = {"torch": torch}
+    notebook = read_notebook(SOLUTIONS / assignment / f"{assignment}.ipynb")
+    for grade_id, cell in solution_cells(notebook).items():
+        exec(compile(cell_source(cell), f"<{assignment}:{grade_id}>", "exec"), namespace)
+    return {name: namespace[name] for name in solution_cells(notebook)}
+
+
+def solution_sources(assignment):
+    notebook = read_notebook(SOLUTIONS / assignment / f"{assignment}.ipynb")
+    return {gid: cell_source(c) for gid, c in solution_cells(notebook).items()}
+
+
+def filled_exercise(assignment, sources):
+    """The student notebook of ``assignment`` with solution cells replaced by ``sources``.
+
+    ``sources`` maps a solution cell's grade_id (the function name) to the code a learner wrote;
+    cells not named keep the exercise stub.
+    """
+    notebook = copy.deepcopy(read_notebook(EXERCISES / assignment / f"{assignment}.ipynb"))
+    for cell in notebook["cells"]:
+        grade_id = nbgrader_meta(cell).get("grade_id")
+        if nbgrader_meta(cell).get("solution") and grade_id in sources:
+            cell["source"] = sources[grade_id]
+    return notebook
+
+
+def write_submission(root, student, assignment, notebook):
+    folder = Path(root) / student / assignment
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{assignment}.ipynb"
+    path.write_text(notebook if isinstance(notebook, str) else json.dumps(notebook, indent=1))
+    return path
+
+
+@pytest.fixture(scope="session")
+def assignments():
+    from autograder.grading import assignments as names
+    return names()

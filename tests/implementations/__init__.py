@@ -1,0 +1,54 @@
+"""Wrong ("mutant") and correct-but-different ("alternate") implementations of every exercise.
+
+Each module registers functions with `mutant` or `alternate`. The tests require every mutant to
+fail its exercise's checks and every alternate to pass them, directly and through nbgrader. Each
+function is self-contained (it may use torch and torch.nn.functional only), so its source can be
+pasted into a notebook's solution cell.
+"""
+import inspect
+import textwrap
+from dataclasses import dataclass
+from typing import Callable
+
+MUTANTS = []
+ALTERNATES = []
+
+
+@dataclass(frozen=True)
+class Implementation:
+    exercise: str      # key in autograder.exercise_db, e.g. "01_cross_correlation.corr2d"
+    description: str
+    function: Callable
+
+    @property
+    def id(self):
+        return f"{self.exercise.split('.')[-1]}: {self.description}"
+
+    def source(self):
+        """The function's source without its decorator, named as the exercise function."""
+        lines = textwrap.dedent(inspect.getsource(self.function)).splitlines()
+        body = "\n".join(line for line in lines if not line.startswith("@"))
+        name = self.exercise.split(".")[-1]
+        return body.replace(f"def {self.function.__name__}(", f"def {name}(", 1)
+
+
+def _register(table, exercise, description):
+    def decorate(function):
+        table.append(Implementation(exercise, description, function))
+        return function
+    return decorate
+
+
+def mutant(exercise, description):
+    """Register a wrong implementation that the checks must reject."""
+    return _register(MUTANTS, exercise, description)
+
+
+def alternate(exercise, description):
+    """Register a correct implementation, written differently, that must get full marks."""
+    return _register(ALTERNATES, exercise, description)
+
+
+def load_all():
+    from . import ch01_cross_correlation, ch02_multichannel  # noqa: F401 - registers
+    return MUTANTS, ALTERNATES

@@ -1,0 +1,276 @@
+"""Mutants and alternates for assignment 01_cross_correlation."""
+import torch
+
+from . import alternate, mutant
+
+A = "01_cross_correlation"
+
+
+# corr2d ---------------------------------------------------------------------------------------
+@mutant(f"{A}.corr2d", "kernel flipped (computes true convolution)")
+def corr2d_flipped(x, k):
+    k = torch.flip(k, (0, 1))
+    kh, kw = k.shape
+    oh, ow = x.shape[0] - kh + 1, x.shape[1] - kw + 1
+    out = x.new_zeros(oh, ow)
+    for a in range(kh):
+        for b in range(kw):
+            out += k[a, b] * x[a:a + oh, b:b + ow]
+    return out
+
+
+@mutant(f"{A}.corr2d", "off-by-one output size (H - kh)")
+def corr2d_short(x, k):
+    kh, kw = k.shape
+    oh, ow = x.shape[0] - kh, x.shape[1] - kw
+    out = x.new_zeros(oh, ow)
+    for a in range(kh):
+        for b in range(kw):
+            out += k[a, b] * x[a:a + oh, b:b + ow]
+    return out
+
+
+@mutant(f"{A}.corr2d", "kernel transposed")
+def corr2d_transposed(x, k):
+    k = k.T
+    kh, kw = k.shape
+    oh, ow = x.shape[0] - kh + 1, x.shape[1] - kw + 1
+    out = x.new_zeros(oh, ow)
+    for a in range(kh):
+        for b in range(kw):
+            out += k[a, b] * x[a:a + oh, b:b + ow]
+    return out
+
+
+@mutant(f"{A}.corr2d", "always float32 (ignores the input's dtype)")
+def corr2d_float32(x, k):
+    kh, kw = k.shape
+    oh, ow = x.shape[0] - kh + 1, x.shape[1] - kw + 1
+    out = torch.zeros(oh, ow, device=x.device)
+    for a in range(kh):
+        for b in range(kw):
+            out += (k[a, b] * x[a:a + oh, b:b + ow]).float()
+    return out
+
+
+@alternate(f"{A}.corr2d", "loop over output positions")
+def corr2d_loops(x, k):
+    kh, kw = k.shape
+    out = torch.empty(x.shape[0] - kh + 1, x.shape[1] - kw + 1, dtype=x.dtype, device=x.device)
+    for i in range(out.shape[0]):
+        for j in range(out.shape[1]):
+            out[i, j] = (x[i:i + kh, j:j + kw] * k).sum()
+    return out
+
+
+@alternate(f"{A}.corr2d", "F.unfold (im2col) + matmul")
+def corr2d_unfold(x, k):
+    import torch.nn.functional as F
+    kh, kw = k.shape
+    cols = F.unfold(x[None, None], (kh, kw))          # (1, kh*kw, L)
+    out = k.reshape(1, -1) @ cols[0]                  # (1, L)
+    return out.reshape(x.shape[0] - kh + 1, x.shape[1] - kw + 1)
+
+
+@alternate(f"{A}.corr2d", "strided views + einsum")
+def corr2d_views(x, k):
+    kh, kw = k.shape
+    windows = x.unfold(0, kh, 1).unfold(1, kw, 1)     # (oh, ow, kh, kw), a view
+    return torch.einsum("ijab,ab->ij", windows, k)
+
+
+# convolve2d -----------------------------------------------------------------------------------
+@mutant(f"{A}.convolve2d", "kernel not flipped (cross-correlation)")
+def convolve2d_unflipped(x, k):
+    return torch.einsum("ijab,ab->ij", x.unfold(0, k.shape[0], 1).unfold(1, k.shape[1], 1), k)
+
+
+@mutant(f"{A}.convolve2d", "kernel flipped along rows only")
+def convolve2d_rows_only(x, k):
+    k = torch.flip(k, (0,))
+    return torch.einsum("ijab,ab->ij", x.unfold(0, k.shape[0], 1).unfold(1, k.shape[1], 1), k)
+
+
+@mutant(f"{A}.convolve2d", "kernel transposed instead of flipped")
+def convolve2d_transposed(x, k):
+    k = k.T
+    return torch.einsum("ijab,ab->ij", x.unfold(0, k.shape[0], 1).unfold(1, k.shape[1], 1), k)
+
+
+@alternate(f"{A}.convolve2d", "the definition, loop over output positions")
+def convolve2d_definition(x, k):
+    kh, kw = k.shape
+    out = x.new_zeros(x.shape[0] - kh + 1, x.shape[1] - kw + 1)
+    for i in range(out.shape[0]):
+        for j in range(out.shape[1]):
+            for a in range(kh):
+                for b in range(kw):
+                    out[i, j] += x[i + kh - 1 - a, j + kw - 1 - b] * k[a, b]
+    return out
+
+
+@alternate(f"{A}.convolve2d", "flip the input and the output instead of the kernel")
+def convolve2d_flip_input(x, k):
+    flipped = torch.flip(x, (0, 1))
+    windows = flipped.unfold(0, k.shape[0], 1).unfold(1, k.shape[1], 1)
+    return torch.flip(torch.einsum("ijab,ab->ij", windows, k), (0, 1))
+
+
+# pad2d ----------------------------------------------------------------------------------------
+@mutant(f"{A}.pad2d", "all the padding on one side (bottom and right)")
+def pad2d_one_side(x, padding):
+    ph, pw = (padding, padding) if isinstance(padding, int) else padding
+    out = x.new_zeros(x.shape[0] + 2 * ph, x.shape[1] + 2 * pw)
+    out[:x.shape[0], :x.shape[1]] = x
+    return out
+
+
+@mutant(f"{A}.pad2d", "pair read as (columns, rows)")
+def pad2d_swapped(x, padding):
+    pw, ph = (padding, padding) if isinstance(padding, int) else padding
+    out = x.new_zeros(x.shape[0] + 2 * ph, x.shape[1] + 2 * pw)
+    out[ph:ph + x.shape[0], pw:pw + x.shape[1]] = x
+    return out
+
+
+@mutant(f"{A}.pad2d", "padding counted in total, not per side")
+def pad2d_total(x, padding):
+    ph, pw = (padding, padding) if isinstance(padding, int) else padding
+    top, left = ph // 2, pw // 2
+    out = x.new_zeros(x.shape[0] + ph, x.shape[1] + pw)
+    out[top:top + x.shape[0], left:left + x.shape[1]] = x
+    return out
+
+
+@alternate(f"{A}.pad2d", "torch.cat of zero blocks")
+def pad2d_cat(x, padding):
+    ph, pw = (padding, padding) if isinstance(padding, int) else padding
+    side = x.new_zeros(x.shape[0], pw)
+    x = torch.cat([side, x, side], dim=1)
+    cap = x.new_zeros(ph, x.shape[1])
+    return torch.cat([cap, x, cap], dim=0)
+
+
+@alternate(f"{A}.pad2d", "shifted identity matrices: P_h @ x @ P_w^T")
+def pad2d_matrices(x, padding):
+    ph, pw = (padding, padding) if isinstance(padding, int) else padding
+    h, w = x.shape
+    rows = torch.eye(h + 2 * ph, h, dtype=x.dtype, device=x.device).roll(ph, 0)
+    cols = torch.eye(w + 2 * pw, w, dtype=x.dtype, device=x.device).roll(pw, 0)
+    return rows @ x @ cols.T
+
+
+# corr2d_strided -------------------------------------------------------------------------------
+@mutant(f"{A}.corr2d_strided", "ceil instead of floor (keeps a partial last window)")
+def corr2d_strided_ceil(x, k, stride=1, padding=0):
+    import math
+    sh, sw = (stride, stride) if isinstance(stride, int) else stride
+    ph, pw = (padding, padding) if isinstance(padding, int) else padding
+    xp = x.new_zeros(x.shape[0] + 2 * ph + sh, x.shape[1] + 2 * pw + sw)
+    xp[ph:ph + x.shape[0], pw:pw + x.shape[1]] = x
+    kh, kw = k.shape
+    oh = math.ceil((x.shape[0] + 2 * ph - kh) / sh) + 1
+    ow = math.ceil((x.shape[1] + 2 * pw - kw) / sw) + 1
+    windows = xp.unfold(0, kh, sh).unfold(1, kw, sw)[:oh, :ow]
+    return torch.einsum("ijab,ab->ij", windows, k)
+
+
+@mutant(f"{A}.corr2d_strided", "padding on the top and left only")
+def corr2d_strided_one_side(x, k, stride=1, padding=0):
+    sh, sw = (stride, stride) if isinstance(stride, int) else stride
+    ph, pw = (padding, padding) if isinstance(padding, int) else padding
+    xp = x.new_zeros(x.shape[0] + 2 * ph, x.shape[1] + 2 * pw)
+    xp[2 * ph:, 2 * pw:] = x
+    windows = xp.unfold(0, k.shape[0], sh).unfold(1, k.shape[1], sw)
+    return torch.einsum("ijab,ab->ij", windows, k)
+
+
+@mutant(f"{A}.corr2d_strided", "vertical stride used for both directions")
+def corr2d_strided_one_stride(x, k, stride=1, padding=0):
+    s = stride if isinstance(stride, int) else stride[0]
+    ph, pw = (padding, padding) if isinstance(padding, int) else padding
+    xp = x.new_zeros(x.shape[0] + 2 * ph, x.shape[1] + 2 * pw)
+    xp[ph:ph + x.shape[0], pw:pw + x.shape[1]] = x
+    windows = xp.unfold(0, k.shape[0], s).unfold(1, k.shape[1], s)
+    return torch.einsum("ijab,ab->ij", windows, k)
+
+
+@alternate(f"{A}.corr2d_strided", "only the needed windows, in loops")
+def corr2d_strided_loops(x, k, stride=1, padding=0):
+    sh, sw = (stride, stride) if isinstance(stride, int) else stride
+    ph, pw = (padding, padding) if isinstance(padding, int) else padding
+    xp = torch.zeros(x.shape[0] + 2 * ph, x.shape[1] + 2 * pw, dtype=x.dtype, device=x.device)
+    xp[ph:ph + x.shape[0], pw:pw + x.shape[1]] = x
+    kh, kw = k.shape
+    oh, ow = (xp.shape[0] - kh) // sh + 1, (xp.shape[1] - kw) // sw + 1
+    out = torch.empty(oh, ow, dtype=x.dtype, device=x.device)
+    for i in range(oh):
+        for j in range(ow):
+            out[i, j] = (xp[i * sh:i * sh + kh, j * sw:j * sw + kw] * k).sum()
+    return out
+
+
+@alternate(f"{A}.corr2d_strided", "F.pad + strided unfold views + einsum")
+def corr2d_strided_unfold(x, k, stride=1, padding=0):
+    import torch.nn.functional as F
+    sh, sw = (stride, stride) if isinstance(stride, int) else stride
+    ph, pw = (padding, padding) if isinstance(padding, int) else padding
+    xp = F.pad(x, (pw, pw, ph, ph))
+    windows = xp.unfold(0, k.shape[0], sh).unfold(1, k.shape[1], sw)
+    return torch.einsum("ijab,ab->ij", windows, k)
+
+
+# conv_output_size -----------------------------------------------------------------------------
+@mutant(f"{A}.conv_output_size", "ceil instead of floor")
+def conv_output_size_ceil(i, k, s=1, p=0, d=1):
+    span = d * (k - 1) + 1
+    if span > i + 2 * p:
+        raise ValueError("kernel does not fit")
+    return -(-(i + 2 * p - span) // s) + 1
+
+
+@mutant(f"{A}.conv_output_size", "padding counted once, not per side")
+def conv_output_size_one_pad(i, k, s=1, p=0, d=1):
+    span = d * (k - 1) + 1
+    if span > i + p:
+        raise ValueError("kernel does not fit")
+    return (i + p - span) // s + 1
+
+
+@mutant(f"{A}.conv_output_size", "dilation ignored")
+def conv_output_size_no_dilation(i, k, s=1, p=0, d=1):
+    if k > i + 2 * p:
+        raise ValueError("kernel does not fit")
+    return (i + 2 * p - k) // s + 1
+
+
+@mutant(f"{A}.conv_output_size", "returns 0 instead of raising ValueError")
+def conv_output_size_no_error(i, k, s=1, p=0, d=1):
+    return max(0, (i + 2 * p - d * (k - 1) - 1) // s + 1)
+
+
+@mutant(f"{A}.conv_output_size", "returns a float")
+def conv_output_size_float(i, k, s=1, p=0, d=1):
+    import math
+    if d * (k - 1) + 1 > i + 2 * p:
+        raise ValueError("kernel does not fit")
+    return math.floor((i + 2 * p - d * (k - 1) - 1) / s) + 1.0
+
+
+@alternate(f"{A}.conv_output_size", "count the window positions one by one")
+def conv_output_size_count(i, k, s=1, p=0, d=1):
+    span, length = d * (k - 1) + 1, i + 2 * p
+    if span > length:
+        raise ValueError(f"a kernel spanning {span} does not fit in {length}")
+    count, start = 0, 0
+    while start + span <= length:
+        count, start = count + 1, start + s
+    return count
+
+
+@alternate(f"{A}.conv_output_size", "math.floor of a true division")
+def conv_output_size_floor(i, k, s=1, p=0, d=1):
+    import math
+    if i + 2 * p - d * (k - 1) - 1 < 0:
+        raise ValueError("the dilated kernel is longer than the padded input")
+    return int(math.floor((i + 2 * p - d * (k - 1) - 1) / s)) + 1

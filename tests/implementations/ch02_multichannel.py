@@ -1,0 +1,303 @@
+"""Mutants and alternates for assignment 02_multichannel."""
+import torch
+
+from . import alternate, mutant
+
+A = "02_multichannel"
+
+
+# conv2d ---------------------------------------------------------------------------------------
+@mutant(f"{A}.conv2d", "weight axes swapped (C_in, C_out)")
+def conv2d_swapped(input, weight, bias=None, stride=1, padding=0):
+    import torch.nn.functional as F
+    sh, sw = (stride, stride) if isinstance(stride, int) else stride
+    ph, pw = (padding, padding) if isinstance(padding, int) else padding
+    x = F.pad(input, (pw, pw, ph, ph))
+    windows = x.unfold(2, weight.shape[2], sh).unfold(3, weight.shape[3], sw)
+    out = torch.einsum("nchwab,coab->nohw", windows, weight)   # reads weight as (C_in, C_out)
+    return out if bias is None else out + bias[None, :, None, None]
+
+
+@mutant(f"{A}.conv2d", "bias ignored")
+def conv2d_no_bias(input, weight, bias=None, stride=1, padding=0):
+    import torch.nn.functional as F
+    sh, sw = (stride, stride) if isinstance(stride, int) else stride
+    ph, pw = (padding, padding) if isinstance(padding, int) else padding
+    x = F.pad(input, (pw, pw, ph, ph))
+    windows = x.unfold(2, weight.shape[2], sh).unfold(3, weight.shape[3], sw)
+    return torch.einsum("nchwab,ocab->nohw", windows, weight)
+
+
+@mutant(f"{A}.conv2d", "kernel flipped")
+def conv2d_flipped(input, weight, bias=None, stride=1, padding=0):
+    import torch.nn.functional as F
+    sh, sw = (stride, stride) if isinstance(stride, int) else stride
+    ph, pw = (padding, padding) if isinstance(padding, int) else padding
+    x = F.pad(input, (pw, pw, ph, ph))
+    windows = x.unfold(2, weight.shape[2], sh).unfold(3, weight.shape[3], sw)
+    out = torch.einsum("nchwab,ocab->nohw", windows, torch.flip(weight, (2, 3)))
+    return out if bias is None else out + bias[None, :, None, None]
+
+
+@mutant(f"{A}.conv2d", "stride ignored")
+def conv2d_no_stride(input, weight, bias=None, stride=1, padding=0):
+    import torch.nn.functional as F
+    ph, pw = (padding, padding) if isinstance(padding, int) else padding
+    x = F.pad(input, (pw, pw, ph, ph))
+    windows = x.unfold(2, weight.shape[2], 1).unfold(3, weight.shape[3], 1)
+    out = torch.einsum("nchwab,ocab->nohw", windows, weight)
+    return out if bias is None else out + bias[None, :, None, None]
+
+
+@mutant(f"{A}.conv2d", "sums over channels before weighting (one kernel per output)")
+def conv2d_channel_sum(input, weight, bias=None, stride=1, padding=0):
+    import torch.nn.functional as F
+    sh, sw = (stride, stride) if isinstance(stride, int) else stride
+    ph, pw = (padding, padding) if isinstance(padding, int) else padding
+    x = F.pad(input, (pw, pw, ph, ph)).sum(1, keepdim=True)
+    windows = x.unfold(2, weight.shape[2], sh).unfold(3, weight.shape[3], sw)
+    out = torch.einsum("nchwab,oab->nohw", windows, weight[:, 0])
+    return out if bias is None else out + bias[None, :, None, None]
+
+
+@alternate(f"{A}.conv2d", "F.unfold (im2col) + one matmul")
+def conv2d_im2col(input, weight, bias=None, stride=1, padding=0):
+    import torch.nn.functional as F
+    n, _, h, w = input.shape
+    c_out, _, kh, kw = weight.shape
+    sh, sw = (stride, stride) if isinstance(stride, int) else stride
+    ph, pw = (padding, padding) if isinstance(padding, int) else padding
+    cols = F.unfold(input, (kh, kw), padding=(ph, pw), stride=(sh, sw))   # (N, C_in*kh*kw, L)
+    out = weight.reshape(c_out, -1) @ cols                                 # (N, C_out, L)
+    if bias is not None:
+        out = out + bias[None, :, None]
+    return out.reshape(n, c_out, (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1)
+
+
+@alternate(f"{A}.conv2d", "loops over output positions with tensordot")
+def conv2d_loops(input, weight, bias=None, stride=1, padding=0):
+    sh, sw = (stride, stride) if isinstance(stride, int) else stride
+    ph, pw = (padding, padding) if isinstance(padding, int) else padding
+    n, c_in, h, w = input.shape
+    c_out, _, kh, kw = weight.shape
+    x = torch.zeros(n, c_in, h + 2 * ph, w + 2 * pw, dtype=input.dtype, device=input.device)
+    x[:, :, ph:ph + h, pw:pw + w] = input
+    oh, ow = (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
+    out = torch.empty(n, c_out, oh, ow, dtype=input.dtype, device=input.device)
+    for i in range(oh):
+        for j in range(ow):
+            patch = x[:, :, i * sh:i * sh + kh, j * sw:j * sw + kw]
+            out[:, :, i, j] = torch.tensordot(patch, weight, dims=([1, 2, 3], [1, 2, 3]))
+    if bias is not None:
+        out += bias.reshape(1, c_out, 1, 1)
+    return out
+
+
+@alternate(f"{A}.conv2d", "strided views + one einsum")
+def conv2d_views(input, weight, bias=None, stride=1, padding=0):
+    sh, sw = (stride, stride) if isinstance(stride, int) else stride
+    ph, pw = (padding, padding) if isinstance(padding, int) else padding
+    n, c_in, h, w = input.shape
+    x = input.new_zeros(n, c_in, h + 2 * ph, w + 2 * pw)
+    x[:, :, ph:ph + h, pw:pw + w] = input
+    windows = x.unfold(2, weight.shape[2], sh).unfold(3, weight.shape[3], sw)
+    out = torch.einsum("nchwab,ocab->nohw", windows, weight)
+    return out if bias is None else out + bias.view(1, -1, 1, 1)
+
+
+# conv1x1 --------------------------------------------------------------------------------------
+@mutant(f"{A}.conv1x1", "weight matrix transposed")
+def conv1x1_transposed(input, weight, bias=None):
+    n, c_in, h, w = input.shape
+    matrix = weight[:, :, 0, 0].T.reshape(weight.shape[0], c_in)
+    out = (matrix @ input.reshape(n, c_in, h * w)).reshape(n, -1, h, w)
+    return out if bias is None else out + bias.view(1, -1, 1, 1)
+
+
+@mutant(f"{A}.conv1x1", "bias ignored")
+def conv1x1_no_bias(input, weight, bias=None):
+    n, c_in, h, w = input.shape
+    return (weight[:, :, 0, 0] @ input.reshape(n, c_in, h * w)).reshape(n, -1, h, w)
+
+
+@mutant(f"{A}.conv1x1", "output reshaped in the wrong axis order")
+def conv1x1_bad_reshape(input, weight, bias=None):
+    n, c_in, h, w = input.shape
+    out = (weight[:, :, 0, 0] @ input.reshape(n, c_in, h * w)).reshape(n, h, w, -1)
+    out = out.permute(0, 3, 1, 2)
+    return out if bias is None else out + bias.view(1, -1, 1, 1)
+
+
+@alternate(f"{A}.conv1x1", "einsum")
+def conv1x1_einsum(input, weight, bias=None):
+    out = torch.einsum("oc,nchw->nohw", weight[:, :, 0, 0], input)
+    return out if bias is None else out + bias[:, None, None]
+
+
+@alternate(f"{A}.conv1x1", "channels-last matmul with the transposed weight")
+def conv1x1_channels_last(input, weight, bias=None):
+    out = input.permute(0, 2, 3, 1) @ weight.flatten(1).T     # (N, H, W, C_out)
+    if bias is not None:
+        out = out + bias
+    return out.permute(0, 3, 1, 2).contiguous()
+
+
+# max_pool2d -----------------------------------------------------------------------------------
+@mutant(f"{A}.max_pool2d", "zero padding instead of -inf")
+def max_pool2d_zero_pad(input, kernel_size, stride=None, padding=0):
+    import torch.nn.functional as F
+    kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
+    stride = kernel_size if stride is None else stride
+    sh, sw = (stride, stride) if isinstance(stride, int) else stride
+    ph, pw = (padding, padding) if isinstance(padding, int) else padding
+    x = F.pad(input, (pw, pw, ph, ph))
+    return x.unfold(2, kh, sh).unfold(3, kw, sw).amax(dim=(-2, -1))
+
+
+@mutant(f"{A}.max_pool2d", "stride defaults to 1")
+def max_pool2d_stride_one(input, kernel_size, stride=None, padding=0):
+    import torch.nn.functional as F
+    kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
+    stride = 1 if stride is None else stride
+    sh, sw = (stride, stride) if isinstance(stride, int) else stride
+    ph, pw = (padding, padding) if isinstance(padding, int) else padding
+    x = F.pad(input, (pw, pw, ph, ph), value=float("-inf"))
+    return x.unfold(2, kh, sh).unfold(3, kw, sw).amax(dim=(-2, -1))
+
+
+@mutant(f"{A}.max_pool2d", "ceil mode: keeps partial windows")
+def max_pool2d_ceil(input, kernel_size, stride=None, padding=0):
+    import torch.nn.functional as F
+    kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
+    stride = kernel_size if stride is None else stride
+    sh, sw = (stride, stride) if isinstance(stride, int) else stride
+    ph, pw = (padding, padding) if isinstance(padding, int) else padding
+    x = F.pad(input, (pw, pw + sw - 1, ph, ph + sh - 1), value=float("-inf"))
+    return x.unfold(2, kh, sh).unfold(3, kw, sw).amax(dim=(-2, -1))
+
+
+@alternate(f"{A}.max_pool2d", "loops over windows")
+def max_pool2d_loops(input, kernel_size, stride=None, padding=0):
+    kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
+    stride = kernel_size if stride is None else stride
+    sh, sw = (stride, stride) if isinstance(stride, int) else stride
+    ph, pw = (padding, padding) if isinstance(padding, int) else padding
+    n, c, h, w = input.shape
+    oh, ow = (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
+    out = torch.empty(n, c, oh, ow, dtype=input.dtype, device=input.device)
+    for i in range(oh):
+        for j in range(ow):
+            top, left = i * sh - ph, j * sw - pw
+            window = input[:, :, max(top, 0):top + kh, max(left, 0):left + kw]
+            out[:, :, i, j] = window.amax(dim=(2, 3))
+    return out
+
+
+@alternate(f"{A}.max_pool2d", "running maximum over kernel taps (strided slices)")
+def max_pool2d_taps(input, kernel_size, stride=None, padding=0):
+    import torch.nn.functional as F
+    kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
+    stride = kernel_size if stride is None else stride
+    sh, sw = (stride, stride) if isinstance(stride, int) else stride
+    ph, pw = (padding, padding) if isinstance(padding, int) else padding
+    x = F.pad(input, (pw, pw, ph, ph), value=float("-inf"))
+    oh, ow = (x.shape[2] - kh) // sh + 1, (x.shape[3] - kw) // sw + 1
+    out = None
+    for a in range(kh):
+        for b in range(kw):
+            tap = x[:, :, a:a + sh * (oh - 1) + 1:sh, b:b + sw * (ow - 1) + 1:sw]
+            out = tap if out is None else torch.maximum(out, tap)
+    return out.clone()
+
+
+# avg_pool2d -----------------------------------------------------------------------------------
+@mutant(f"{A}.avg_pool2d", "padding not counted (count_include_pad=False)")
+def avg_pool2d_exclude_pad(input, kernel_size, stride=None, padding=0):
+    import torch.nn.functional as F
+    kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
+    stride = kernel_size if stride is None else stride
+    sh, sw = (stride, stride) if isinstance(stride, int) else stride
+    ph, pw = (padding, padding) if isinstance(padding, int) else padding
+    x = F.pad(input, (pw, pw, ph, ph)).unfold(2, kh, sh).unfold(3, kw, sw).sum(dim=(-2, -1))
+    ones = F.pad(torch.ones_like(input[:1, :1]), (pw, pw, ph, ph))
+    count = ones.unfold(2, kh, sh).unfold(3, kw, sw).sum(dim=(-2, -1))
+    return x / count
+
+
+@mutant(f"{A}.avg_pool2d", "stride defaults to 1")
+def avg_pool2d_stride_one(input, kernel_size, stride=None, padding=0):
+    import torch.nn.functional as F
+    kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
+    stride = 1 if stride is None else stride
+    sh, sw = (stride, stride) if isinstance(stride, int) else stride
+    ph, pw = (padding, padding) if isinstance(padding, int) else padding
+    return F.pad(input, (pw, pw, ph, ph)).unfold(2, kh, sh).unfold(3, kw, sw).mean(dim=(-2, -1))
+
+
+@mutant(f"{A}.avg_pool2d", "pads with -inf like max pooling")
+def avg_pool2d_inf_pad(input, kernel_size, stride=None, padding=0):
+    import torch.nn.functional as F
+    kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
+    stride = kernel_size if stride is None else stride
+    sh, sw = (stride, stride) if isinstance(stride, int) else stride
+    ph, pw = (padding, padding) if isinstance(padding, int) else padding
+    x = F.pad(input, (pw, pw, ph, ph), value=float("-inf"))
+    return x.unfold(2, kh, sh).unfold(3, kw, sw).mean(dim=(-2, -1))
+
+
+@alternate(f"{A}.avg_pool2d", "sum of strided slices over kernel taps, divided by kh*kw")
+def avg_pool2d_taps(input, kernel_size, stride=None, padding=0):
+    import torch.nn.functional as F
+    kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
+    stride = kernel_size if stride is None else stride
+    sh, sw = (stride, stride) if isinstance(stride, int) else stride
+    ph, pw = (padding, padding) if isinstance(padding, int) else padding
+    x = F.pad(input, (pw, pw, ph, ph))
+    oh, ow = (x.shape[2] - kh) // sh + 1, (x.shape[3] - kw) // sw + 1
+    total = x.new_zeros(x.shape[0], x.shape[1], oh, ow)
+    for a in range(kh):
+        for b in range(kw):
+            total += x[:, :, a:a + sh * (oh - 1) + 1:sh, b:b + sw * (ow - 1) + 1:sw]
+    return total / (kh * kw)
+
+
+@alternate(f"{A}.avg_pool2d", "F.unfold, then mean over each column")
+def avg_pool2d_unfold(input, kernel_size, stride=None, padding=0):
+    import torch.nn.functional as F
+    kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
+    stride = kernel_size if stride is None else stride
+    sh, sw = (stride, stride) if isinstance(stride, int) else stride
+    ph, pw = (padding, padding) if isinstance(padding, int) else padding
+    n, c, h, w = input.shape
+    cols = F.unfold(input.reshape(n * c, 1, h, w), (kh, kw), padding=(ph, pw), stride=(sh, sw))
+    oh, ow = (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
+    return cols.mean(dim=1).reshape(n, c, oh, ow)
+
+
+# conv2d_num_params ----------------------------------------------------------------------------
+@mutant(f"{A}.conv2d_num_params", "bias forgotten")
+def conv2d_num_params_no_bias(c_in, c_out, kh, kw, bias=True):
+    return c_out * c_in * kh * kw
+
+
+@mutant(f"{A}.conv2d_num_params", "one bias per input channel")
+def conv2d_num_params_bias_per_input(c_in, c_out, kh, kw, bias=True):
+    return c_out * c_in * kh * kw + (c_in if bias else 0)
+
+
+@mutant(f"{A}.conv2d_num_params", "filters do not span the input channels")
+def conv2d_num_params_no_c_in(c_in, c_out, kh, kw, bias=True):
+    return c_out * kh * kw + (c_out if bias else 0)
+
+
+@alternate(f"{A}.conv2d_num_params", "math.prod of the weight shape")
+def conv2d_num_params_prod(c_in, c_out, kh, kw, bias=True):
+    import math
+    shapes = [(c_out, c_in, kh, kw)] + ([(c_out,)] if bias else [])
+    return sum(math.prod(shape) for shape in shapes)
+
+
+@alternate(f"{A}.conv2d_num_params", "count nn.Conv2d's parameters on the meta device")
+def conv2d_num_params_meta(c_in, c_out, kh, kw, bias=True):
+    layer = torch.nn.Conv2d(c_in, c_out, (kh, kw), bias=bias, device="meta")
+    return sum(p.numel() for p in layer.parameters())

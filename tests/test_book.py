@@ -1,0 +1,57 @@
+"""The built book, opened in headless Chromium with networking off, as a reader would see it.
+
+`make test` builds the book first (`make book`), so _build/html is current. Every page of the
+table of contents must load with no console errors or failed requests, show all its images, and
+have all its math typeset by the local copy of MathJax.
+"""
+import re
+
+import pytest
+
+from tests.browser import CHROMIUM, Browser, open_page
+from tests.conftest import REPO
+
+BUILD = REPO / "_build" / "html"
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None, reason="Chromium is not installed (.ci/run installs Debian's chromium)")
+
+
+def _pages():
+    toc = (REPO / "_toc.yml").read_text()
+    files = re.findall(r"(?:root|file):\s*(\S+)", toc)
+    return ["index"] + files
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not (BUILD / "index.html").is_file():
+        pytest.fail("the book is not built: run `make book` (make test does it first)")
+    session = Browser()
+    yield session
+    session.close()
+
+
+@pytest.mark.parametrize("page", _pages())
+def test_page_loads_cleanly_offline(browser, page):
+    path = BUILD / f"{page}.html"
+    assert path.is_file(), f"{page} was not built"
+    report = open_page(browser, path.as_uri())
+    assert report["errors"] == [], report["errors"]
+    assert report["brokenImages"] == []
+    assert report["mathErrors"] == 0
+    if report["math"]:
+        assert report["mathjax"] == "typeset", "MathJax did not load from the build folder"
+        assert report["typeset"] >= report["math"], report
+
+
+def test_chapters_have_figures_and_math(browser):
+    for page in _pages()[2:]:
+        report = open_page(browser, (BUILD / f"{page}.html").as_uri())
+        assert report["images"] >= 2, f"{page} shows no figures"
+        assert report["typeset"] >= 5, f"{page} typesets almost no math"
+
+
+def test_mathjax_is_served_locally():
+    html = (BUILD / "book" / "intro.html").read_text()
+    scripts = re.findall(r'<script[^>]+src="([^"]+)"', html)
+    assert not [s for s in scripts if s.startswith(("http:", "https:", "//"))], scripts

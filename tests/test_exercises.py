@@ -1,0 +1,56 @@
+"""Every exercise: the course's solution passes, every mutant fails, every alternate passes.
+
+These call the check library directly (fast); test_grading.py repeats a sample of them through
+nbgrader. Each mutant must be caught by the hidden cases for every seed tried, so no student's
+draw lets it through; each alternate must pass for every seed.
+"""
+import pytest
+
+from autograder import CheckFailure, check, exercise_db
+from tests.conftest import solution_functions
+from tests.implementations import load_all
+
+MUTANTS, ALTERNATES = load_all()
+SEEDS = (11, 222, 3333, 44444)
+
+
+def _solution(key):
+    assignment, name = key.split(".")
+    return solution_functions(assignment)[name]
+
+
+@pytest.mark.parametrize("key", sorted(exercise_db))
+def test_solution_passes_visible_and_hidden(key):
+    function = _solution(key)
+    check(key, function, verbose=False)
+    for seed in SEEDS:
+        check(key, function, hidden=True, seed=seed, verbose=False)
+
+
+@pytest.mark.parametrize("implementation", MUTANTS, ids=lambda i: i.id)
+def test_mutant_is_caught(implementation):
+    for seed in SEEDS:
+        with pytest.raises(CheckFailure):
+            check(implementation.exercise, implementation.function, hidden=True, seed=seed,
+                  verbose=False)
+
+
+@pytest.mark.parametrize("implementation", MUTANTS, ids=lambda i: i.id)
+def test_mutant_is_caught_by_the_visible_cases_too(implementation):
+    """Learners see the mistake before submitting: the visible cases catch every mutant."""
+    with pytest.raises(CheckFailure):
+        check(implementation.exercise, implementation.function, verbose=False)
+
+
+@pytest.mark.parametrize("implementation", ALTERNATES, ids=lambda i: i.id)
+def test_alternate_gets_full_marks(implementation):
+    check(implementation.exercise, implementation.function, verbose=False)
+    for seed in SEEDS:
+        check(implementation.exercise, implementation.function, hidden=True, seed=seed,
+              verbose=False)
+
+
+@pytest.mark.parametrize("key", sorted(exercise_db))
+def test_every_exercise_has_three_mutants_and_two_alternates(key):
+    assert sum(m.exercise == key for m in MUTANTS) >= 3, key
+    assert sum(a.exercise == key for a in ALTERNATES) >= 2, key
