@@ -2,6 +2,9 @@
 
     python -m autograder release
         Regenerate exercises/ (the student notebooks) from solutions/ with nbgrader.
+    python -m autograder validate NOTEBOOK...
+        Run a notebook's visible tests as nbgrader validate does; exit 1 and list what failed
+        (nbgrader's own validate command exits 0 even when tests fail).
     python -m autograder grade SUBMITTED_DIR [--out grades.csv] [--feedback DIR]
         Grade SUBMITTED_DIR/<student_id>/<assignment>/<assignment>.ipynb; write nbgrader's CSV
         export and HTML feedback; print a summary of what went wrong where. Exits 0 even when
@@ -23,6 +26,9 @@ def main(argv=None):
 
     release = commands.add_parser("release", help="regenerate exercises/ from solutions/")
     release.add_argument("assignments", nargs="*", help="only these assignments (default: all)")
+
+    validate = commands.add_parser("validate", help="run a notebook's tests; exit 1 on failure")
+    validate.add_argument("notebooks", nargs="+", type=Path)
 
     grade = commands.add_parser("grade", help="grade a folder of submitted notebooks")
     grade.add_argument("submitted", type=Path,
@@ -46,6 +52,16 @@ def main(argv=None):
         for path in grading.release(names=args.assignments or None):
             print(f"wrote {path}")
         return 0
+    if args.command == "validate":
+        failed = False
+        for notebook in args.notebooks:
+            problems = grading.validate(notebook)
+            failed |= bool(problems)
+            print(f"{notebook}: " + ("all tests pass" if not problems else
+                                     f"{len(problems)} problem(s)"))
+            for problem in problems:
+                print(f"  - {problem}")
+        return 1 if failed else 0
     if not args.submitted.is_dir():
         parser.error(f"{args.submitted} is not a folder")
     report = grading.grade(args.submitted, out=args.out, feedback_dir=args.feedback,

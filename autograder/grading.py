@@ -19,7 +19,7 @@ from pathlib import Path
 
 from .nbgrader_config import CELL_TIMEOUT, DEFAULT_GRADEBOOK, REPO_ROOT
 
-__all__ = ["assignments", "release", "grade", "GradingReport"]
+__all__ = ["assignments", "release", "grade", "validate", "GradingReport"]
 
 SOLUTIONS = REPO_ROOT / "solutions"
 EXERCISES = REPO_ROOT / "exercises"
@@ -65,6 +65,33 @@ def release(destination=EXERCISES, names=None):
             _nbgrader(workdir, "generate_assignment", name, "--force")
             written.append(destination / name / f"{name}.ipynb")
     return written
+
+
+def validate(notebook):
+    """Run a notebook's tests as nbgrader validate does; return a list of problems (empty: pass).
+
+    nbgrader's ``validate`` command exits 0 even when tests fail, so learners and scripts should
+    use this instead: each problem names the test cell and ends with the error's last lines.
+    """
+    import html
+    import re
+
+    from nbgrader.validator import Validator
+
+    result = Validator().validate(str(notebook))
+    problems = []
+    for kind, label in (("changed", "a test cell was changed"),
+                        ("type_changed", "a cell changed type"), ("failed", "a test failed")):
+        for entry in result.get(kind, []):
+            source = entry.get("source", "").strip().splitlines()
+            text = html.unescape(re.sub(r"<[^>]+>", "", entry.get("error", "")))
+            lines = [line for line in text.strip().splitlines() if line.strip()]
+            starts = [i for i, line in enumerate(lines) if re.match(
+                r"[A-Za-z_][\w.]*(Error|Failure|Exception|Interrupt|Exit|Timeout|Died)\b", line)]
+            tail = lines[starts[-1]:] if starts else lines[-5:]
+            problems.append(f"{label}: {source[0] if source else ''}\n    "
+                            + "\n    ".join(tail))
+    return problems
 
 
 @dataclass

@@ -273,3 +273,20 @@ def _student_summary(graded, student, assignment=CH1):
             break
         block.append(line)
     return "\n".join(block)
+
+
+def test_validate_fails_loudly_on_an_unfinished_notebook(tmp_path):
+    """Unlike `nbgrader validate`, the course's validate exits 1 and says what failed."""
+    path = write_submission(tmp_path, "learner", CH2, _with(CH2, conv1x1=next(
+        m for m in MUTANTS if m.exercise == f"{CH2}.conv1x1").source()))
+    proc = subprocess.run([sys.executable, "-m", "autograder", "validate", str(path)], cwd=REPO,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 1
+    assert "1 problem(s)" in proc.stdout and "conv1x1 failed case" in proc.stdout
+
+
+def test_validate_passes_a_finished_notebook(tmp_path):
+    path = write_submission(tmp_path, "learner", CH1, _with(CH1))
+    proc = subprocess.run([sys.executable, "-m", "autograder", "validate", str(path)], cwd=REPO,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0 and "all tests pass" in proc.stdout
