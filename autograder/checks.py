@@ -128,6 +128,11 @@ def _check_raises(info, outcome, expected):
                            f"raise {expected.exception.__name__} ({expected.reason}).")
 
 
+def _report(failure):
+    """Raise ``failure`` from a one-line frame: IPython then hides `check`'s own frame."""
+    raise failure from None
+
+
 def _ensure_integrity():
     undone = Integrity.restore_exception_reporting()
     replaced = Integrity.verify()
@@ -157,6 +162,7 @@ def check(exercise, function, *, hidden=False, seed=None, devices=None, verbose=
     Raises:
         CheckFailure: on the first failing case, with the call, what differs, and how to replay.
     """
+    __tracebackhide__ = True  # IPython and pytest show the message, not this frame
     _ensure_integrity()
     info = get_exercise(exercise)
     seed = _resolve_seed(hidden, seed)
@@ -187,7 +193,7 @@ def check(exercise, function, *, hidden=False, seed=None, devices=None, verbose=
                            f"\n  Compared with: {info.reference_name}."
                            f"\n  Replay it: case = autograder.{replay}; "
                            f"{info.name}(*case.args, **case.kwargs)")
-                raise type(failure)(message) from None
+                _report(type(failure)(message))
     if verbose:
         on = "no tensors" if info.tensor_free else ", ".join(devices)
         print(f"{info.name}: all {len(samples)} {kind} cases match {info.reference_name} "

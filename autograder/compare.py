@@ -15,7 +15,8 @@ import torch
 
 from .errors import CheckFailure
 
-__all__ = ["TOLERANCES", "Raises", "assert_matches", "describe_value"]
+__all__ = ["TOLERANCES", "Raises", "Satisfies", "assert_matches", "assert_layout",
+           "describe_value"]
 
 # (rtol, atol) per dtype. Looser than assert_close's defaults for float32 because a learner's
 # loops add the same products in another order than the reference kernel; every mutant we keep
@@ -44,6 +45,19 @@ class Raises:
         return f"Raises({self.exception.__name__}: {self.reason})"
 
 
+class Satisfies:
+    """Expected outcome when many results are correct (e.g. a factorisation up to scale).
+
+    ``verify(actual)`` raises `CheckFailure` when ``actual`` is not acceptable.
+    """
+
+    def __init__(self, verify, description):
+        self.verify, self.description = verify, description
+
+    def __repr__(self):
+        return f"Satisfies({self.description})"
+
+
 def describe_value(value):
     """A short description of an argument or result: dtype and shape for tensors."""
     if isinstance(value, _Tensor):
@@ -59,8 +73,12 @@ def assert_matches(actual, expected, what="the result"):
 
     ``expected`` is a tensor, a Python int, or a tuple of those (compared element by element).
     A tensor result must be a plain ``torch.Tensor`` (subclasses could redefine comparisons) on the
-    expected device, with the expected dtype and shape, and close to the expected values.
+    expected device, with the expected dtype and shape, and close to the expected values. A
+    `Satisfies` expectation delegates to its own verification.
     """
+    if isinstance(expected, Satisfies):
+        expected.verify(actual)
+        return
     if isinstance(expected, tuple):
         if not isinstance(actual, tuple) or len(actual) != len(expected):
             raise CheckFailure(f"{what} should be a tuple of {len(expected)} values, "
@@ -85,21 +103,25 @@ def _assert_int(actual, expected, what):
         raise CheckFailure(f"{what} is {actual}, expected {expected}")
 
 
-def _assert_tensor(actual, expected, what):
+def assert_layout(actual, shape, dtype, device, what="the result"):
+    """Raise `CheckFailure` unless ``actual`` is a plain tensor with this shape, dtype and device."""
     if type(actual) is not _Tensor:
         raise CheckFailure(f"{what} should be a torch.Tensor, got {type(actual).__name__}")
-    if actual.device != expected.device:
+    if actual.device != device:
         raise CheckFailure(
-            f"{what} is on device {actual.device}, but the inputs were on {expected.device}. "
+            f"{what} is on device {actual.device}, but the inputs were on {device}. "
             "Create new tensors with device=x.device (or torch.zeros_like / x.new_zeros) so the "
             "function works on any device.")
-    if actual.dtype != expected.dtype:
+    if actual.dtype != dtype:
         raise CheckFailure(
-            f"{what} has dtype {actual.dtype}, expected {expected.dtype} (the inputs' dtype). "
+            f"{what} has dtype {actual.dtype}, expected {dtype} (the inputs' dtype). "
             "Create new tensors with dtype=x.dtype.")
-    if actual.shape != expected.shape:
-        raise CheckFailure(f"{what} has shape {tuple(actual.shape)}, expected "
-                           f"{tuple(expected.shape)}")
+    if tuple(actual.shape) != tuple(shape):
+        raise CheckFailure(f"{what} has shape {tuple(actual.shape)}, expected {tuple(shape)}")
+
+
+def _assert_tensor(actual, expected, what):
+    assert_layout(actual, expected.shape, expected.dtype, expected.device, what)
     if actual.numel() == 0:
         return
     if actual.is_floating_point():

@@ -39,7 +39,7 @@ def configure(c, *, root, gradebook, source=REPO_ROOT / "solutions", release=Non
                                         ClearHiddenTests, GetGrades, IgnorePattern,
                                         LimitOutput, SaveAutoGrades)
 
-    from .nbgrader_ext import GradingExecute
+    from .nbgrader_ext import ConciseErrors, GradingExecute
 
     c.CourseDirectory.root = str(root)
     c.CourseDirectory.source_directory = str(source)
@@ -57,6 +57,8 @@ def configure(c, *, root, gradebook, source=REPO_ROOT / "solutions", release=Non
         GradingExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
         AssignLatePenalties, CheckCellMetadata,
     ]
-    # Feedback keeps the outputs (the failing case, its seed) but not the hidden tests' source.
-    c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, CSSHTMLHeaderPreprocessor]
+    # Feedback keeps each failure's message (the case, its seed, how to replay it) but neither
+    # the hidden tests' source nor tracebacks, which would quote it.
+    c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, ConciseErrors,
+                                        CSSHTMLHeaderPreprocessor]
     c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}

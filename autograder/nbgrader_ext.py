@@ -19,12 +19,12 @@ import os
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbclient.util import ensure_async, run_sync
 from nbformat.notebooknode import NotebookNode
-from nbgrader.preprocessors import Execute
+from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Unicode
 
 from .checks import SEED_VARIABLE
 
-__all__ = ["GradingExecute", "student_seed"]
+__all__ = ["GradingExecute", "ConciseErrors", "student_seed"]
 
 
 def student_seed(student_id, assignment_id, notebook_id, salt=""):
@@ -94,3 +94,19 @@ class GradingExecute(Execute):
                     break
             else:
                 return
+
+
+class ConciseErrors(NbGraderPreprocessor):
+    """Feedback shows each failing test's message, not its traceback.
+
+    A traceback quotes the source line that raised, which for a hidden test is the hidden test
+    itself; the check's message already says what failed, on which case, and how to replay it.
+    """
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("grade"):
+            for output in cell.get("outputs", []):
+                if output.get("output_type") == "error":
+                    output["traceback"] = [f"\x1b[0;31m{output.get('ename')}\x1b[0m: "
+                                           f"{output.get('evalue')}"]
+        return cell, resources

@@ -50,5 +50,6 @@ def alternate(exercise, description):
 
 
 def load_all():
-    from . import ch01_cross_correlation, ch02_multichannel  # noqa: F401 - registers
+    from . import (ch01_cross_correlation, ch02_multichannel, ch03_conv3d,  # noqa: F401
+                   ch04_dilated, ch05_grouped_separable)
     return MUTANTS, ALTERNATES

@@ -1,0 +1,124 @@
+"""Mutants and alternates for assignment 03_conv3d."""
+import torch
+
+from . import alternate, mutant
+
+A = "03_conv3d"
+
+
+@mutant(f"{A}.conv3d", "depth stride ignored")
+def conv3d_no_depth_stride(input, weight, bias=None, stride=1, padding=0):
+    import torch.nn.functional as F
+    sd, sh, sw = (stride,) * 3 if isinstance(stride, int) else stride
+    pd, ph, pw = (padding,) * 3 if isinstance(padding, int) else padding
+    x = F.pad(input, (pw, pw, ph, ph, pd, pd))
+    kd, kh, kw = weight.shape[2:]
+    win = x.unfold(2, kd, 1).unfold(3, kh, sh).unfold(4, kw, sw)
+    out = torch.einsum("ncdhwxyz,ocxyz->nodhw", win, weight)
+    return out if bias is None else out + bias.view(1, -1, 1, 1, 1)
+
+
+@mutant(f"{A}.conv3d", "no padding along depth")
+def conv3d_no_depth_padding(input, weight, bias=None, stride=1, padding=0):
+    import torch.nn.functional as F
+    sd, sh, sw = (stride,) * 3 if isinstance(stride, int) else stride
+    pd, ph, pw = (padding,) * 3 if isinstance(padding, int) else padding
+    x = F.pad(input, (pw, pw, ph, ph))
+    kd, kh, kw = weight.shape[2:]
+    win = x.unfold(2, kd, sd).unfold(3, kh, sh).unfold(4, kw, sw)
+    out = torch.einsum("ncdhwxyz,ocxyz->nodhw", win, weight)
+    return out if bias is None else out + bias.view(1, -1, 1, 1, 1)
+
+
+@mutant(f"{A}.conv3d", "kernel flipped along depth")
+def conv3d_depth_flipped(input, weight, bias=None, stride=1, padding=0):
+    import torch.nn.functional as F
+    sd, sh, sw = (stride,) * 3 if isinstance(stride, int) else stride
+    pd, ph, pw = (padding,) * 3 if isinstance(padding, int) else padding
+    x = F.pad(input, (pw, pw, ph, ph, pd, pd))
+    kd, kh, kw = weight.shape[2:]
+    win = x.unfold(2, kd, sd).unfold(3, kh, sh).unfold(4, kw, sw)
+    out = torch.einsum("ncdhwxyz,ocxyz->nodhw", win, torch.flip(weight, (2,)))
+    return out if bias is None else out + bias.view(1, -1, 1, 1, 1)
+
+
+@mutant(f"{A}.conv3d", "bias ignored")
+def conv3d_no_bias(input, weight, bias=None, stride=1, padding=0):
+    import torch.nn.functional as F
+    sd, sh, sw = (stride,) * 3 if isinstance(stride, int) else stride
+    pd, ph, pw = (padding,) * 3 if isinstance(padding, int) else padding
+    x = F.pad(input, (pw, pw, ph, ph, pd, pd))
+    kd, kh, kw = weight.shape[2:]
+    win = x.unfold(2, kd, sd).unfold(3, kh, sh).unfold(4, kw, sw)
+    return torch.einsum("ncdhwxyz,ocxyz->nodhw", win, weight)
+
+
+@alternate(f"{A}.conv3d", "strided views on three axes + one einsum")
+def conv3d_views(input, weight, bias=None, stride=1, padding=0):
+    import torch.nn.functional as F
+    sd, sh, sw = (stride,) * 3 if isinstance(stride, int) else stride
+    pd, ph, pw = (padding,) * 3 if isinstance(padding, int) else padding
+    x = F.pad(input, (pw, pw, ph, ph, pd, pd))
+    kd, kh, kw = weight.shape[2:]
+    win = x.unfold(2, kd, sd).unfold(3, kh, sh).unfold(4, kw, sw)
+    out = torch.einsum("ncdhwxyz,ocxyz->nodhw", win, weight)
+    return out if bias is None else out + bias.view(1, -1, 1, 1, 1)
+
+
+@alternate(f"{A}.conv3d", "a sum of 2-D convolutions over depth taps (im2col per slice)")
+def conv3d_slices(input, weight, bias=None, stride=1, padding=0):
+    import torch.nn.functional as F
+    sd, sh, sw = (stride,) * 3 if isinstance(stride, int) else stride
+    pd, ph, pw = (padding,) * 3 if isinstance(padding, int) else padding
+    n, c_in, d, h, w = input.shape
+    c_out, _, kd, kh, kw = weight.shape
+    x = F.pad(input, (0, 0, 0, 0, pd, pd))
+    od = (d + 2 * pd - kd) // sd + 1
+    oh, ow = (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
+    out = input.new_zeros(n, c_out, od, oh, ow)
+    for i in range(od):
+        for a in range(kd):
+            plane = x[:, :, i * sd + a]                                   # (N, C_in, H, W)
+            cols = F.unfold(plane, (kh, kw), padding=(ph, pw), stride=(sh, sw))
+            out[:, :, i] += (weight[:, :, a].reshape(c_out, -1) @ cols).reshape(n, c_out, oh, ow)
+    return out if bias is None else out + bias.view(1, -1, 1, 1, 1)
+
+
+@mutant(f"{A}.conv2d_via_conv3d", "depth-1 axis not removed (5-D result)")
+def conv2d_via_conv3d_5d(input, weight, bias=None):
+    win = input.unsqueeze(1).unfold(3, weight.shape[2], 1).unfold(4, weight.shape[3], 1)
+    out = torch.einsum("nzchwab,ocab->nozhw", win, weight)
+    return out if bias is None else out + bias.view(1, -1, 1, 1, 1)
+
+
+@mutant(f"{A}.conv2d_via_conv3d", "bias ignored")
+def conv2d_via_conv3d_no_bias(input, weight, bias=None):
+    win = input.unfold(2, weight.shape[2], 1).unfold(3, weight.shape[3], 1)
+    return torch.einsum("nchwab,ocab->nohw", win, weight)
+
+
+@mutant(f"{A}.conv2d_via_conv3d", "kernel depth reversed (channels matched backwards)")
+def conv2d_via_conv3d_reversed(input, weight, bias=None):
+    win = input.unfold(2, weight.shape[2], 1).unfold(3, weight.shape[3], 1)
+    out = torch.einsum("nchwab,ocab->nohw", win, torch.flip(weight, (1,)))
+    return out if bias is None else out + bias.view(1, -1, 1, 1)
+
+
+@alternate(f"{A}.conv2d_via_conv3d", "through a self-contained conv3d on a one-channel volume")
+def conv2d_via_conv3d_own(input, weight, bias=None):
+    volume = input.unsqueeze(1)                        # (N, 1, C, H, W)
+    kernel = weight.unsqueeze(1)                       # (C_out, 1, C, kh, kw)
+    win = volume.unfold(2, kernel.shape[2], 1).unfold(3, kernel.shape[3], 1)
+    win = win.unfold(4, kernel.shape[4], 1)            # (N, 1, 1, H', W', C, kh, kw)
+    out = torch.einsum("nidhwxyz,oixyz->nodhw", win, kernel)[:, :, 0]
+    return out if bias is None else out + bias.view(1, -1, 1, 1)
+
+
+@alternate(f"{A}.conv2d_via_conv3d", "a 2-D im2col, no 3-D view at all")
+def conv2d_via_conv3d_im2col(input, weight, bias=None):
+    import torch.nn.functional as F
+    n, _, h, w = input.shape
+    c_out, _, kh, kw = weight.shape
+    out = weight.reshape(c_out, -1) @ F.unfold(input, (kh, kw))
+    out = out.reshape(n, c_out, h - kh + 1, w - kw + 1)
+    return out if bias is None else out + bias.view(1, -1, 1, 1)

@@ -1,0 +1,227 @@
+"""Mutants and alternates for assignment 05_grouped_separable."""
+import torch
+
+from . import alternate, mutant
+
+A = "05_grouped_separable"
+
+
+# conv2d with groups ---------------------------------------------------------------------------
+@mutant(f"{A}.conv2d", "groups ignored: every filter reads the first C_in/g channels")
+def conv2d_groups_ignored(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    import torch.nn.functional as F
+    sh, sw = (stride, stride) if isinstance(stride, int) else stride
+    ph, pw = (padding, padding) if isinstance(padding, int) else padding
+    dh, dw = (dilation, dilation) if isinstance(dilation, int) else dilation
+    kh, kw = weight.shape[2:]
+    x = F.pad(input[:, :weight.shape[1]], (pw, pw, ph, ph))
+    win = x.unfold(2, dh * (kh - 1) + 1, sh).unfold(3, dw * (kw - 1) + 1, sw)[..., ::dh, ::dw]
+    out = torch.einsum("nchwab,ocab->nohw", win, weight)
+    return out if bias is None else out + bias.view(1, -1, 1, 1)
+
+
+@mutant(f"{A}.conv2d", "output channels assigned to groups round-robin")
+def conv2d_round_robin(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    import torch.nn.functional as F
+    sh, sw = (stride, stride) if isinstance(stride, int) else stride
+    ph, pw = (padding, padding) if isinstance(padding, int) else padding
+    dh, dw = (dilation, dilation) if isinstance(dilation, int) else dilation
+    n, c_in = input.shape[:2]
+    c_out, c_g, kh, kw = weight.shape
+    x = F.pad(input, (pw, pw, ph, ph)).reshape(n, groups, c_g, *input.shape[2:3], -1)
+    x = F.pad(input, (pw, pw, ph, ph)).reshape(n, groups, c_g, input.shape[2] + 2 * ph, -1)
+    win = x.unfold(3, dh * (kh - 1) + 1, sh).unfold(4, dw * (kw - 1) + 1, sw)[..., ::dh, ::dw]
+    filters = weight.reshape(c_out // groups, groups, c_g, kh, kw).transpose(0, 1)
+    out = torch.einsum("ngchwab,gocab->ngohw", win, filters).reshape(n, c_out, *win.shape[3:5])
+    return out if bias is None else out + bias.view(1, -1, 1, 1)
+
+
+@mutant(f"{A}.conv2d", "dilation ignored")
+def conv2d_grouped_no_dilation(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    import torch.nn.functional as F
+    sh, sw = (stride, stride) if isinstance(stride, int) else stride
+    ph, pw = (padding, padding) if isinstance(padding, int) else padding
+    n = input.shape[0]
+    c_out, c_g, kh, kw = weight.shape
+    x = F.pad(input, (pw, pw, ph, ph))
+    x = x.reshape(n, groups, c_g, x.shape[2], x.shape[3])
+    win = x.unfold(3, kh, sh).unfold(4, kw, sw)
+    filters = weight.reshape(groups, c_out // groups, c_g, kh, kw)
+    out = torch.einsum("ngchwab,gocab->ngohw", win, filters).reshape(n, c_out, *win.shape[3:5])
+    return out if bias is None else out + bias.view(1, -1, 1, 1)
+
+
+@alternate(f"{A}.conv2d", "one im2col matmul per group, concatenated")
+def conv2d_per_group(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    import torch.nn.functional as F
+    n, c_in, h, w = input.shape
+    c_out, c_g, kh, kw = weight.shape
+    sh, sw = (stride, stride) if isinstance(stride, int) else stride
+    ph, pw = (padding, padding) if isinstance(padding, int) else padding
+    dh, dw = (dilation, dilation) if isinstance(dilation, int) else dilation
+    oh = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
+    ow = (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+    outs = []
+    per_group = c_out // groups
+    for g in range(groups):
+        cols = F.unfold(input[:, g * c_g:(g + 1) * c_g], (kh, kw), dilation=(dh, dw),
+                        padding=(ph, pw), stride=(sh, sw))
+        outs.append(weight[g * per_group:(g + 1) * per_group].reshape(per_group, -1) @ cols)
+    out = torch.cat(outs, dim=1).reshape(n, c_out, oh, ow)
+    return out if bias is None else out + bias.view(1, -1, 1, 1)
+
+
+@alternate(f"{A}.conv2d", "a dense block-diagonal weight, then an ungrouped convolution")
+def conv2d_block_diagonal(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    import torch.nn.functional as F
+    sh, sw = (stride, stride) if isinstance(stride, int) else stride
+    ph, pw = (padding, padding) if isinstance(padding, int) else padding
+    dh, dw = (dilation, dilation) if isinstance(dilation, int) else dilation
+    c_in = input.shape[1]
+    c_out, c_g, kh, kw = weight.shape
+    dense = weight.new_zeros(c_out, c_in, kh, kw)
+    per_group = c_out // groups
+    for g in range(groups):
+        dense[g * per_group:(g + 1) * per_group, g * c_g:(g + 1) * c_g] = \
+            weight[g * per_group:(g + 1) * per_group]
+    win = F.pad(input, (pw, pw, ph, ph))
+    win = win.unfold(2, dh * (kh - 1) + 1, sh).unfold(3, dw * (kw - 1) + 1, sw)[..., ::dh, ::dw]
+    out = torch.einsum("nchwab,ocab->nohw", win, dense)
+    return out if bias is None else out + bias.view(1, -1, 1, 1)
+
+
+# depthwise_separable --------------------------------------------------------------------------
+@mutant(f"{A}.depthwise_separable", "depthwise step mixes channels (groups=1)")
+def depthwise_separable_dense(input, depthwise_weight, pointwise_weight):
+    c_in = input.shape[1]
+    m = depthwise_weight.shape[0] // c_in
+    kh, kw = depthwise_weight.shape[2:]
+    win = input.unfold(2, kh, 1).unfold(3, kw, 1)                      # (N, C, H', W', kh, kw)
+    summed = win.sum(1, keepdim=True).expand(-1, c_in, -1, -1, -1, -1)
+    dw = torch.einsum("nchwab,cmab->ncmhw", summed,
+                      depthwise_weight.reshape(c_in, m, kh, kw)).flatten(1, 2)
+    return torch.einsum("nchw,oc->nohw", dw, pointwise_weight[:, :, 0, 0])
+
+
+@mutant(f"{A}.depthwise_separable", "pointwise before depthwise")
+def depthwise_separable_swapped(input, depthwise_weight, pointwise_weight):
+    c_in = input.shape[1]
+    m = depthwise_weight.shape[0] // c_in
+    kh, kw = depthwise_weight.shape[2:]
+    mixed = torch.einsum("nchw,oc->nohw", input.repeat_interleave(m, dim=1),
+                         pointwise_weight[:, :, 0, 0])
+    win = mixed.unfold(2, kh, 1).unfold(3, kw, 1)
+    return torch.einsum("nohwab,ab->nohw", win, depthwise_weight[0, 0])
+
+
+@mutant(f"{A}.depthwise_separable", "depth multiplier channels ordered (m, C_in) instead of (C_in, m)")
+def depthwise_separable_wrong_order(input, depthwise_weight, pointwise_weight):
+    c_in = input.shape[1]
+    m = depthwise_weight.shape[0] // c_in
+    kh, kw = depthwise_weight.shape[2:]
+    win = input.unfold(2, kh, 1).unfold(3, kw, 1)
+    dw = torch.einsum("nchwab,cmab->nmchw", win, depthwise_weight.reshape(c_in, m, kh, kw))
+    return torch.einsum("nchw,oc->nohw", dw.flatten(1, 2), pointwise_weight[:, :, 0, 0])
+
+
+@alternate(f"{A}.depthwise_separable", "views + two einsums")
+def depthwise_separable_views(input, depthwise_weight, pointwise_weight):
+    c_in = input.shape[1]
+    m = depthwise_weight.shape[0] // c_in
+    kh, kw = depthwise_weight.shape[2:]
+    win = input.unfold(2, kh, 1).unfold(3, kw, 1)                       # (N, C, H', W', kh, kw)
+    dw = torch.einsum("nchwab,cmab->ncmhw", win, depthwise_weight.reshape(c_in, m, kh, kw))
+    return torch.einsum("nchw,oc->nohw", dw.flatten(1, 2), pointwise_weight[:, :, 0, 0])
+
+
+@alternate(f"{A}.depthwise_separable", "fold both steps into one dense kernel")
+def depthwise_separable_fused(input, depthwise_weight, pointwise_weight):
+    c_in = input.shape[1]
+    m = depthwise_weight.shape[0] // c_in
+    kh, kw = depthwise_weight.shape[2:]
+    fused = torch.einsum("ocm,cmab->ocab", pointwise_weight[:, :, 0, 0].reshape(-1, c_in, m),
+                         depthwise_weight.reshape(c_in, m, kh, kw))
+    win = input.unfold(2, kh, 1).unfold(3, kw, 1)
+    return torch.einsum("nchwab,ocab->nohw", win, fused)
+
+
+# channel_shuffle ------------------------------------------------------------------------------
+@mutant(f"{A}.channel_shuffle", "reshape without the transpose (identity)")
+def channel_shuffle_identity(x, groups):
+    n, c, h, w = x.shape
+    return x.reshape(n, groups, c // groups, h, w).reshape(n, c, h, w).clone()
+
+
+@mutant(f"{A}.channel_shuffle", "groups and group size swapped")
+def channel_shuffle_swapped(x, groups):
+    n, c, h, w = x.shape
+    return x.reshape(n, c // groups, groups, h, w).transpose(1, 2).reshape(n, c, h, w)
+
+
+@mutant(f"{A}.channel_shuffle", "channels reversed")
+def channel_shuffle_reversed(x, groups):
+    return torch.flip(x, (1,))
+
+
+@alternate(f"{A}.channel_shuffle", "index_select with a computed permutation")
+def channel_shuffle_index(x, groups):
+    c = x.shape[1]
+    per_group = c // groups
+    order = torch.arange(c, device=x.device).reshape(groups, per_group).T.reshape(-1)
+    return x.index_select(1, order)
+
+
+@alternate(f"{A}.channel_shuffle", "stack every group's i-th channel")
+def channel_shuffle_stack(x, groups):
+    per_group = x.shape[1] // groups
+    chunks = x.split(per_group, dim=1)
+    return torch.stack([chunks[j][:, i] for i in range(per_group) for j in range(groups)], dim=1)
+
+
+# separate_kernel ------------------------------------------------------------------------------
+@mutant(f"{A}.separate_kernel", "first column and first row (breaks when k[0, 0] is wrong scale)")
+def separate_kernel_first(k):
+    if torch.linalg.matrix_rank(k.double()) > 1:
+        raise ValueError("not separable")
+    return k[:, 0].clone(), k[0].clone()
+
+
+@mutant(f"{A}.separate_kernel", "never raises (returns the best rank-1 approximation)")
+def separate_kernel_no_check(k):
+    u, s, vh = torch.linalg.svd(k)
+    return u[:, 0] * s[0].sqrt(), vh[0] * s[0].sqrt()
+
+
+@mutant(f"{A}.separate_kernel", "returns (row, column)")
+def separate_kernel_swapped(k):
+    u, s, vh = torch.linalg.svd(k)
+    if s.numel() > 1 and s[1] > 1e-6 * s[0]:
+        raise ValueError("not separable")
+    return vh[0] * s[0].sqrt(), u[:, 0] * s[0].sqrt()
+
+
+@alternate(f"{A}.separate_kernel", "largest entry as pivot: column = k[:, j], row = k[i] / k[i, j]")
+def separate_kernel_pivot(k):
+    index = int(torch.argmax(k.abs()))
+    i, j = divmod(index, k.shape[1])
+    column, row = k[:, j].clone(), k[i] / k[i, j] if k[i, j] != 0 else torch.zeros_like(k[i])
+    residual = (torch.outer(column, row) - k).abs().max()
+    if residual > 1e-5 * max(k.abs().max().item(), 1e-30):
+        raise ValueError(f"k is not separable (rank-1 residual {residual.item():.3g})")
+    return column, row
+
+
+@alternate(f"{A}.separate_kernel", "power iteration for the top singular pair")
+def separate_kernel_power(k):
+    if k.norm() == 0:
+        return torch.zeros_like(k[:, 0]), torch.zeros_like(k[0])
+    v = k[k.norm(dim=1).argmax()].clone()       # start from the largest row
+    for _ in range(100):
+        u = k @ v
+        u = u / u.norm()
+        v = k.T @ u
+    column, row = u, v
+    residual = (torch.outer(column, row) - k).norm() / k.norm()
+    if residual > 1e-3:
+        raise ValueError(f"k is not separable: rank-1 residual {residual.item():.3g}")
+    return column, row
