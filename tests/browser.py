@@ -6,6 +6,7 @@ untypeset by MathJax.
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -26,16 +27,25 @@ FLAGS = [
 ]
 
 
+def _high_pipe():
+    """A pipe whose two descriptors are 10 or above (clear of the 3 and 4 Chromium reads)."""
+    ends = []
+    for fd in os.pipe():
+        ends.append(fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10))
+        os.close(fd)
+    return tuple(ends)
+
+
 class Browser:
     """Chromium with its DevTools endpoint on file descriptors 3 (commands) and 4 (replies)."""
 
     def __init__(self):
         self.profile = tempfile.mkdtemp(prefix="chromium-")
-        to_browser_read, self._to_browser = os.pipe()
-        self._from_browser, from_browser_write = os.pipe()
+        to_browser_read, self._to_browser = _high_pipe()
+        self._from_browser, from_browser_write = _high_pipe()
 
         def wire():
-            os.dup2(to_browser_read, 3)
+            os.dup2(to_browser_read, 3)       # both sources are >= 10, so neither is clobbered
             os.dup2(from_browser_write, 4)
 
         self.process = subprocess.Popen(
@@ -120,7 +130,10 @@ def open_page(browser, url, settle=1.0):
         if event.get("sessionId") not in (None, session):
             continue
         if method == "Runtime.exceptionThrown":
-            errors.append(params["exceptionDetails"].get("text", "exception"))
+            details = params["exceptionDetails"]
+            exception = details.get("exception", {}).get("description", "")
+            errors.append(f"{details.get('text', 'exception')} {exception} "
+                          f"({details.get('url', '')}:{details.get('lineNumber', '')})")
         elif method == "Runtime.consoleAPICalled" and params.get("type") == "error":
             errors.append(" ".join(str(a.get("value", a.get("description"))) for a in params["args"]))
         elif method == "Log.entryAdded" and params["entry"]["level"] == "error":

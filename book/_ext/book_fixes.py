@@ -1,0 +1,30 @@
+"""Small fixes that keep the built book free of console errors, offline.
+
+* sphinx-thebe registers its inline configuration script on every ``env-before-read-docs``;
+  when Jupyter Book fires that event twice the page declares ``const THEBE_JS_URL`` twice and the
+  browser reports a SyntaxError. Each page keeps one copy of every script.
+* pydata-sphinx-theme logs "Got invalid theme mode" when no default mode is configured.
+"""
+
+
+def _default_mode(app, config):
+    config.html_theme_options.setdefault("default_mode", "light")
+
+
+def _unique_scripts(app, pagename, templatename, context, doctree):
+    if not context.get("default_mode"):
+        context["default_mode"] = "light"
+    scripts, seen = [], set()
+    for script in context.get("script_files", []):
+        attributes = getattr(script, "attributes", None) or {}
+        key = (getattr(script, "filename", script) or "", tuple(sorted(attributes.items())))
+        if key not in seen:
+            seen.add(key)
+            scripts.append(script)
+    context["script_files"] = scripts
+
+
+def setup(app):
+    app.connect("config-inited", _default_mode)
+    app.connect("html-page-context", _unique_scripts, priority=1000)   # after every other handler
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
