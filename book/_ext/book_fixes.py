@@ -3,12 +3,9 @@
 * sphinx-thebe registers its inline configuration script on every ``env-before-read-docs``;
   when Jupyter Book fires that event twice the page declares ``const THEBE_JS_URL`` twice and the
   browser reports a SyntaxError. Each page keeps one copy of every script.
-* pydata-sphinx-theme logs "Got invalid theme mode" when no default mode is configured.
+* pydata-sphinx-theme logs "Got invalid theme mode" when its template variable ``default_mode``
+  is empty, and sphinx-book-theme offers no option to set it: each page gets "light".
 """
-
-
-def _default_mode(app, config):
-    config.html_theme_options.setdefault("default_mode", "light")
 
 
 def _unique_scripts(app, pagename, templatename, context, doctree):
@@ -25,6 +22,5 @@ def _unique_scripts(app, pagename, templatename, context, doctree):
 
 
 def setup(app):
-    app.connect("config-inited", _default_mode)
     app.connect("html-page-context", _unique_scripts, priority=1000)   # after every other handler
     return {"parallel_read_safe": True, "parallel_write_safe": True}
