@@ -8,7 +8,7 @@
 """
 
 
-def _unique_scripts(app, pagename, templatename, context, doctree):
+def _fix_page(app, pagename, templatename, context, doctree):
     if not context.get("default_mode"):
         context["default_mode"] = "light"
     scripts, seen = [], set()
@@ -22,5 +22,5 @@ def _unique_scripts(app, pagename, templatename, context, doctree):
 
 
 def setup(app):
-    app.connect("html-page-context", _unique_scripts, priority=1000)   # after every other handler
+    app.connect("html-page-context", _fix_page, priority=1000)   # after every other handler
     return {"parallel_read_safe": True, "parallel_write_safe": True}
