@@ -6,7 +6,7 @@ draw lets it through; each alternate must pass for every seed.
 """
 import pytest
 
-from autograder import CheckFailure, check, exercise_db
+from autograder import CheckFailure, ForbiddenOpError, check, exercise_db
 from tests.conftest import solution_functions
 from tests.implementations import load_all
 
@@ -54,3 +54,13 @@ def test_alternate_gets_full_marks(implementation):
 def test_every_exercise_has_three_mutants_and_two_alternates(key):
     assert sum(m.exercise == key for m in MUTANTS) >= 3, key
     assert sum(a.exercise == key for a in ALTERNATES) >= 2, key
+
+
+@pytest.mark.parametrize("key", sorted(k for k, info in exercise_db.items() if info.forbidden))
+def test_calling_the_reference_operation_is_forbidden(key):
+    """The shortcut (the very torch.nn.functional call the exercise teaches) fails the check."""
+    shortcut = exercise_db[key].reference
+    with pytest.raises(ForbiddenOpError):
+        check(key, shortcut, verbose=False)
+    with pytest.raises(ForbiddenOpError):
+        check(key, shortcut, hidden=True, seed=SEEDS[0], verbose=False)
