@@ -55,3 +55,10 @@ def test_mathjax_is_served_locally():
     html = (BUILD / "book" / "intro.html").read_text()
     scripts = re.findall(r'<script[^>]+src="([^"]+)"', html)
     assert not [s for s in scripts if s.startswith(("http:", "https:", "//"))], scripts
+
+
+@pytest.mark.parametrize("page", _pages()[2:])
+def test_chapters_assert_their_examples_against_pytorch(page):
+    """Worked examples are checked in the page itself, so a wrong claim fails the build."""
+    source = (REPO / f"{page}.md").read_text()
+    assert source.count("assert_close") + source.count("assert torch.equal") >= 3
