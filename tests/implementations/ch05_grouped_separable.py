@@ -28,7 +28,6 @@ def conv2d_round_robin(input, weight, bias=None, stride=1, padding=0, dilation=1
     dh, dw = (dilation, dilation) if isinstance(dilation, int) else dilation
     n, c_in = input.shape[:2]
     c_out, c_g, kh, kw = weight.shape
-    x = F.pad(input, (pw, pw, ph, ph)).reshape(n, groups, c_g, *input.shape[2:3], -1)
     x = F.pad(input, (pw, pw, ph, ph)).reshape(n, groups, c_g, input.shape[2] + 2 * ph, -1)
     win = x.unfold(3, dh * (kh - 1) + 1, sh).unfold(4, dw * (kw - 1) + 1, sw)[..., ::dh, ::dw]
     filters = weight.reshape(c_out // groups, groups, c_g, kh, kw).transpose(0, 1)
