@@ -81,11 +81,11 @@ class Draw:
     def dtype(self):
         return self.choice(FLOAT_DTYPES)
 
-    def int_or_pair(self, low, high):
-        """An int, or a pair of ints (a non-square setting), each in [low, high]."""
+    def int_or_pair(self, low, high, n=2):
+        """An int, or an n-tuple of ints (a non-square setting), each in [low, high]."""
         if self.coin():
             return self.int(low, high)
-        return (self.int(low, high), self.int(low, high))
+        return tuple(self.int(low, high) for _ in range(n))
 
     def tensor(self, *shape, dtype=torch.float32):
         """Standard-normal values: no ties, signs of both kinds."""
@@ -100,6 +100,6 @@ class Draw:
         return torch.randint(low, high, shape, generator=self.generator).to(dtype)
 
 
-def pair(value):
-    """``3 -> (3, 3)``; pairs pass through. Used by references and sample generators."""
-    return (value, value) if isinstance(value, int) else tuple(value)
+def pair(value, n=2):
+    """``3 -> (3, 3)`` (or an n-tuple); tuples pass through. For references and generators."""
+    return (value,) * n if isinstance(value, int) else tuple(value)

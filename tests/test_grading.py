@@ -4,7 +4,6 @@ One grading run (module fixture) covers a whole class: perfect and untouched not
 and alternates, forbidden calls, tampering, hangs, crashes, broken files and edited tests. Each
 test then reads one student's row of nbgrader's CSV export, the summary, or the feedback.
 """
-import copy
 import hashlib
 import html
 import os
@@ -14,7 +13,7 @@ import sys
 
 import pytest
 
-from tests.conftest import (REPO, SOLUTIONS, cell_source, filled_exercise, nbgrader_meta,
+from tests.conftest import (REPO, SOLUTIONS, filled_exercise, nbgrader_meta,
                             read_notebook, solution_sources, write_submission)
 from tests.implementations import load_all
 

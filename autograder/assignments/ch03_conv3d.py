@@ -7,7 +7,7 @@ import torch.nn.functional as F
 
 from ..exercise_db import ExerciseInfo
 from ..guard import CONVOLUTION
-from ..samples import SampleInput
+from ..samples import SampleInput, pair
 
 ASSIGNMENT = "03_conv3d"
 
@@ -22,28 +22,18 @@ def conv2d_via_conv3d_reference(input, weight, bias=None):
     return _conv2d(input, weight, bias)
 
 
-def _triple_or_int(draw, low, high):
-    if draw.coin():
-        return draw.int(low, high)
-    return (draw.int(low, high), draw.int(low, high), draw.int(low, high))
-
-
-def _as_triple(value):
-    return (value,) * 3 if isinstance(value, int) else tuple(value)
-
-
 def _conv3d_case(draw):
     dtype = draw.dtype()
     n, c_in, c_out = draw.int(1, 2), draw.int(1, 3), draw.int(1, 3)
-    padding = _triple_or_int(draw, 0, 1)
-    pads = _as_triple(padding)
+    padding = draw.int_or_pair(0, 1, n=3)
+    pads = pair(padding, 3)
     size = [draw.int(1, 6) for _ in range(3)]
     kernel = [draw.int(1, min(s + 2 * p, 3)) for s, p in zip(size, pads)]
     kwargs = {}
     if draw.coin():
         kwargs["bias"] = draw.tensor(c_out, dtype=dtype)
     if draw.coin(0.7):
-        kwargs["stride"] = _triple_or_int(draw, 1, 3)
+        kwargs["stride"] = draw.int_or_pair(1, 3, n=3)
     kwargs["padding"] = padding
     return SampleInput((draw.tensor(n, c_in, *size, dtype=dtype),
                         draw.tensor(c_out, c_in, *kernel, dtype=dtype)), kwargs)
