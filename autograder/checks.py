@@ -78,17 +78,19 @@ def _learner_line(error, function):
     return f"\n    at line {frame.lineno} in {frame.name}: {(frame.line or '').strip()}"
 
 
-def _call_learner(info, function, sample, expected):
+def _call_learner(info, function, sample, expected, op_counts=None):
     """Call the learner's function on a copy of the sample under the guards; return its result.
 
     Raises CheckFailure for a forbidden call, a time-out, an unexpected exception, or a
     modified input. When ``expected`` is `Raises`, returns the exception raised (or None).
+    ``op_counts``, a list, receives the number of ATen operations the call dispatched.
     """
     name = info.name
     args = sample.clone()
     limit = float(os.environ.get(TIME_LIMIT_VARIABLE) or info.time_limit)
     try:
-        with time_limit(limit, name), forbid_ops(info.forbidden, name) as record:
+        with time_limit(limit, name), forbid_ops(info.forbidden, name,
+                                                 info.forbid_autograd) as record:
             result = function(*args.args, **args.kwargs)
     except CheckFailure:
         raise
@@ -110,6 +112,8 @@ def _call_learner(info, function, sample, expected):
         raise CheckFailure(f"{name} raised {type(error).__name__}: {error}"
                            f"{_learner_line(error, function)}") from None
     record.raise_if_violated()
+    if op_counts is not None:
+        op_counts.append(record.op_count)
     for (arg_name, before), (_, after) in zip(sample.tensors(), args.tensors()):
         if before.shape != after.shape or not _equal(before, after.to(before.device)):
             raise CheckFailure(f"{name} modified its input {arg_name} in place; work on a copy "
@@ -117,6 +121,21 @@ def _call_learner(info, function, sample, expected):
     if isinstance(expected, Raises):
         return None
     return result
+
+
+def _check_op_count(info, function, seed):
+    """Fail unless ``function`` dispatches no more operations on a larger input (vectorised)."""
+    small, large = info.op_count_inputs(Draw(seed))
+    counts = []
+    for sample in (small, large):
+        _call_learner(info, function, sample, None, counts)
+    if counts[1] > counts[0]:
+        raise CheckFailure(
+            f"{info.name} is not vectorised: it dispatched {counts[0]} tensor operations for "
+            f"{small.describe(info.name, info.parameters)} but {counts[1]} for the larger input "
+            f"{large.describe(info.name, info.parameters)}. The number of operations must not "
+            "grow with the input: replace loops over output positions or batch elements by one "
+            "matrix product over all of them.")
 
 
 def _check_raises(info, outcome, expected):
@@ -194,6 +213,12 @@ def check(exercise, function, *, hidden=False, seed=None, devices=None, verbose=
                            f"\n  Replay it: case = autograder.{replay}; "
                            f"{info.name}(*case.args, **case.kwargs)")
                 _report(type(failure)(message))
+    if info.op_count_inputs is not None:
+        try:
+            _check_op_count(info, function, seed)
+        except CheckFailure as failure:
+            _report(type(failure)(f"{info.name} failed the vectorisation check ({kind}, seed "
+                                  f"{seed}): {failure}"))
     if verbose:
         on = "no tensors" if info.tensor_free else ", ".join(devices)
         print(f"{info.name}: all {len(samples)} {kind} cases match {info.reference_name} "

@@ -28,6 +28,11 @@ class ExerciseInfo:
             or None.
         tensor_free: True for functions of plain ints (checked once, not per device).
         time_limit: seconds one call may take before it is interrupted.
+        forbid_autograd: the learner computes gradients by hand; any use of autograd fails.
+        op_count_inputs: for exercises that must be vectorised, ``op_count_inputs(draw)``
+            returns a small and a large `SampleInput` of the same configuration; the function
+            must dispatch no more ATen operations on the large one than on the small one (a
+            loop over positions or batch elements dispatches more as the input grows).
     """
 
     assignment: str
@@ -39,6 +44,8 @@ class ExerciseInfo:
     forbidden: str | None = None
     tensor_free: bool = False
     time_limit: float = 10.0
+    forbid_autograd: bool = False
+    op_count_inputs: Callable | None = None
 
     @property
     def key(self):

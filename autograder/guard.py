@@ -70,12 +70,19 @@ _NUMPY_EXITS = {torch.Tensor.numpy, torch.Tensor.__array__}
 
 
 class _FunctionWatch(TorchFunctionMode):
-    """Refuses conversions to NumPy, which work on CPU tensors only."""
+    """Refuses conversions to NumPy (CPU only) and, when asked, any use of autograd.
 
-    def __init__(self, function_name):
+    Autograd shows at this level as an argument that requires grad: ``requires_grad_()``,
+    ``torch.autograd.grad`` and ``backward`` all need one, and so does ``torch.func.grad``,
+    whose wrapped inputs require grad inside the transform.
+    """
+
+    def __init__(self, function_name, autograd=False):
         super().__init__()
         self.function_name = function_name
         self.exits = []
+        self.forbid_autograd = autograd
+        self.autograd_calls = []
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         if func in _NUMPY_EXITS:
@@ -83,7 +90,25 @@ class _FunctionWatch(TorchFunctionMode):
             raise LeftTorchError(
                 f"{self.function_name} converted a tensor to NumPy (Tensor.{func.__name__}). "
                 "Write it with torch operations only, so that it also runs on a GPU.")
+        if self.forbid_autograd and _needs_autograd(func, args, kwargs):
+            name = getattr(func, "__name__", repr(func))
+            self.autograd_calls.append(name)
+            raise ForbiddenOpError(autograd_message(self.function_name, name))
         return func(*args, **(kwargs or {}))
+
+
+def _needs_autograd(func, args, kwargs):
+    if (kwargs or {}).get("requires_grad"):
+        return True
+    values = list(args) + list((kwargs or {}).values())
+    values += [v for value in values if isinstance(value, (tuple, list)) for v in value]
+    return any(isinstance(v, torch.Tensor) and v.requires_grad for v in values)
+
+
+def autograd_message(function_name, op_name):
+    return (f"{function_name} used autograd ({op_name} on a tensor that requires grad). This "
+            "exercise is about computing the gradients yourself: write them as convolutions "
+            "of the upstream gradient, without requires_grad, backward or torch.autograd.")
 
 
 def forbidden_message(function_name, op_name):
@@ -116,6 +141,9 @@ class OpRecord:
         if self.forbidden_calls:
             raise ForbiddenOpError(forbidden_message(self._dispatch.function_name,
                                                      self.forbidden_calls[0]))
+        if self._function.autograd_calls:
+            raise ForbiddenOpError(autograd_message(self._function.function_name,
+                                                    self._function.autograd_calls[0]))
         if self.numpy_exits:
             raise LeftTorchError(
                 f"{self._function.function_name} converted a tensor to NumPy "
@@ -123,15 +151,16 @@ class OpRecord:
 
 
 @contextmanager
-def forbid_ops(pattern, function_name="your function"):
+def forbid_ops(pattern, function_name="your function", autograd=False):
     """Run the body with every ATen call matching ``pattern`` (a regex) forbidden.
 
     Yields an `OpRecord`. A forbidden call raises `ForbiddenOpError` at once; because learner
     code could catch that, the caller should also call ``record.raise_if_violated()`` after the
-    body. ``pattern=None`` forbids nothing and only counts operators.
+    body. ``pattern=None`` forbids nothing and only counts operators. ``autograd=True`` also
+    forbids autograd (any operation on a tensor that requires grad).
     """
     dispatch = _DispatchWatch(pattern, function_name)
-    function = _FunctionWatch(function_name)
+    function = _FunctionWatch(function_name, autograd)
     with function, dispatch:
         yield OpRecord(dispatch, function)
 

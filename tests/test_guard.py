@@ -7,7 +7,8 @@ import torch.nn.functional as F
 
 import autograder
 from autograder import CheckFailure, ForbiddenOpError, LeftTorchError, TamperingError, check
-from autograder.guard import (CONVOLUTION, PADDING, POOLING, Integrity, forbid_ops, time_limit)
+from autograder.guard import (CONVOLUTION, PADDING, POOLING, UNFOLD, UNPOOLING, Integrity,
+                              forbid_ops, time_limit)
 from autograder.errors import LearnerTimeout
 
 x = torch.randn(1, 2, 6, 6)
@@ -148,3 +149,88 @@ def test_lookups_ignore_edits_to_the_module_dict(monkeypatch):
     monkeypatch.setitem(vars(autograder), "check", lambda *args, **kwargs: None)
     from autograder import check as looked_up
     assert looked_up is genuine and autograder.check is genuine
+
+
+AUTOGRAD_USES = {
+    "requires_grad_ + backward": lambda: (x.clone().requires_grad_() * 2).sum().backward(),
+    "torch.autograd.grad": lambda: torch.autograd.grad(
+        (torch.zeros(3, requires_grad=True) * 2).sum(), []),
+    "factory requires_grad=True": lambda: torch.ones(3, requires_grad=True) + 1,
+    "torch.func.grad": lambda: torch.func.grad(lambda t: (t * 2).sum())(x),
+    "torch.func.vjp": lambda: torch.func.vjp(lambda t: t * 2, x)[1](x),
+}
+
+
+@pytest.mark.parametrize("use", sorted(AUTOGRAD_USES))
+def test_autograd_is_forbidden_when_asked(use):
+    with pytest.raises(ForbiddenOpError, match="used autograd"):
+        with forbid_ops(None, "conv2d_backward", autograd=True):
+            AUTOGRAD_USES[use]()
+
+
+def test_caught_autograd_use_still_fails():
+    with forbid_ops(None, "conv2d_backward", autograd=True) as record:
+        try:
+            AUTOGRAD_USES["requires_grad_ + backward"]()
+        except ForbiddenOpError:
+            pass
+    with pytest.raises(ForbiddenOpError, match="used autograd"):
+        record.raise_if_violated()
+
+
+def test_autograd_stays_allowed_by_default():
+    with forbid_ops(CONVOLUTION) as record:
+        AUTOGRAD_USES["requires_grad_ + backward"]()
+    record.raise_if_violated()
+
+
+@pytest.mark.parametrize("call", [
+    lambda: F.max_unpool2d(*F.max_pool2d(x, 2, return_indices=True), 2),
+    lambda: torch.nn.MaxUnpool2d(2)(*F.max_pool2d(x, 2, return_indices=True)),
+])
+def test_unpooling_is_forbidden(call):
+    indices_ready = F.max_pool2d(x, 2, return_indices=True)  # noqa: F841 - pooling itself is fine
+    with pytest.raises(ForbiddenOpError, match="unpool"):
+        with forbid_ops(UNPOOLING):
+            call()
+
+
+@pytest.mark.parametrize("call", [lambda: F.unfold(x, 3), lambda: F.fold(F.unfold(x, 3), 6, 3),
+                                  lambda: torch.nn.Unfold(2)(x)])
+def test_im2col_and_col2im_are_forbidden(call):
+    with pytest.raises(ForbiddenOpError):
+        with forbid_ops(UNFOLD):
+            call()
+
+
+def test_strided_views_stay_allowed_with_unfold_forbidden():
+    with forbid_ops(UNFOLD):
+        x.unfold(2, 3, 1).unfold(3, 3, 1)
+        x.as_strided((1, 2, 4, 4, 3, 3), (72, 36, 6, 1, 6, 1))
+
+
+def _op_count_exercise():
+    from autograder.exercise_db import ExerciseInfo
+    from autograder.samples import SampleInput
+
+    def sizes(draw):
+        return (SampleInput((draw.tensor(1, 2, 4, 5),)), SampleInput((draw.tensor(3, 2, 9, 11),)))
+    return ExerciseInfo("test", "row_sums", ("input",), lambda t: t.sum(-1), "Tensor.sum",
+                        lambda draw, hidden: [], op_count_inputs=sizes)
+
+
+def test_vectorised_function_passes_the_op_count_check():
+    from autograder.checks import _check_op_count
+    _check_op_count(_op_count_exercise(), lambda t: t.sum(-1), seed=0)
+
+
+def test_loop_over_positions_fails_the_op_count_check():
+    from autograder.checks import _check_op_count
+
+    def row_sums(t):
+        out = t.new_zeros(t.shape[:-1])
+        for i in range(t.shape[-2]):
+            out[..., i] = t[..., i, :].sum(-1)
+        return out
+    with pytest.raises(CheckFailure, match=r"not vectorised: it dispatched \d+ tensor operations"):
+        _check_op_count(_op_count_exercise(), row_sums, seed=0)
