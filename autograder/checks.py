@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import secrets
 import traceback
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 import torch
 
@@ -56,16 +56,23 @@ def sample_input(exercise, index, seed=VISIBLE_SEED, hidden=False, device="cpu")
     return info.sample_inputs(Draw(seed), hidden)[index - 1].to(device)
 
 
+# PyTorch's own test utilities freeze the backend flags on import (disable_global_flags); the
+# checks must still switch TF32 off, as torch.backends.cudnn.flags() itself does.
+_unfrozen_flags = getattr(torch.backends, "__allow_nonbracketed_mutation", nullcontext)
+
+
 @contextmanager
 def _no_tf32():
     """Full float32 precision in cuDNN and cuBLAS (TF32 is on by default on recent GPUs)."""
     saved = (torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32)
-    torch.backends.cudnn.allow_tf32 = False
-    torch.backends.cuda.matmul.allow_tf32 = False
+    with _unfrozen_flags():
+        torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cuda.matmul.allow_tf32 = False
     try:
         yield
     finally:
-        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = saved
+        with _unfrozen_flags():
+            torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = saved
 
 
 def _learner_line(error, function):
@@ -123,13 +130,19 @@ def _call_learner(info, function, sample, expected, op_counts=None):
     return result
 
 
+# Correct vectorised code may dispatch a copy or two more on a larger input (PyTorch skips some
+# copies for size-1 dimensions or for slices that cover a whole axis); a loop over the extra
+# images or positions of the large sample adds far more (see the op_count_inputs contract).
+OP_COUNT_SLACK = 2
+
+
 def _check_op_count(info, function, seed):
-    """Fail unless ``function`` dispatches no more operations on a larger input (vectorised)."""
+    """Fail if ``function`` dispatches more operations on a larger input: it is not vectorised."""
     small, large = info.op_count_inputs(Draw(seed))
     counts = []
     for sample in (small, large):
         _call_learner(info, function, sample, None, counts)
-    if counts[1] > counts[0]:
+    if counts[1] > counts[0] + OP_COUNT_SLACK:
         raise CheckFailure(
             f"{info.name} is not vectorised: it dispatched {counts[0]} tensor operations for "
             f"{small.describe(info.name, info.parameters)} but {counts[1]} for the larger input "

@@ -31,8 +31,10 @@ class ExerciseInfo:
         forbid_autograd: the learner computes gradients by hand; any use of autograd fails.
         op_count_inputs: for exercises that must be vectorised, ``op_count_inputs(draw)``
             returns a small and a large `SampleInput` of the same configuration; the function
-            must dispatch no more ATen operations on the large one than on the small one (a
-            loop over positions or batch elements dispatches more as the input grows).
+            must dispatch no more ATen operations on the large one than on the small one, up
+            to `checks.OP_COUNT_SLACK` (a loop over positions or batch elements dispatches at
+            least one more per iteration, so the large sample must add more iterations than
+            that slack along every axis a loop could run over).
     """
 
     assignment: str

@@ -51,5 +51,6 @@ def alternate(exercise, description):
 
 def load_all():
     from . import (ch01_cross_correlation, ch02_multichannel, ch03_conv3d,  # noqa: F401
-                   ch04_dilated, ch05_grouped_separable)
+                   ch04_dilated, ch05_grouped_separable, ch06_transposed, ch07_gradients,
+                   ch08_unpooling, ch09_fast_convolution)
     return MUTANTS, ALTERNATES
