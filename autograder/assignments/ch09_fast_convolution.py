@@ -203,7 +203,7 @@ def _transposed_case(draw):
 
 
 def conv_transpose2d_col2im_samples(draw, hidden):
-    f64 = draw.dtype()
+    f64 = torch.float64
     samples = [
         SampleInput((draw.integer_tensor(1, 1, 2, 2), draw.integer_tensor(1, 1, 3, 3)),
                     {"stride": 2}, note="the book's 2x2 input, 3x3 kernel, stride 2: a 5x5 output"),
