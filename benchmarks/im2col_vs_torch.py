@@ -74,6 +74,7 @@ def main():
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.backends.cudnn.benchmark = False
+    torch.backends.cudnn.allow_tf32 = False     # full float32 on both sides, as the checks use
     print(f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads")
     devices = [torch.device("cpu")]
     if torch.cuda.is_available():

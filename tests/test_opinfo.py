@@ -32,76 +32,71 @@ def _samples(op_name, dtype):
     return [(op, sample) for op in ops for sample in op.sample_inputs("cpu", dtype)]
 
 
-def _batched(tensor, unbatched):
-    return tensor.unsqueeze(0) if unbatched else tensor
+def _compare(samples, solution, call, expected_call=None):
+    """Call ``solution`` on each sample and compare with the operator's own result.
+
+    ``call(solution, sample, batch)`` makes the call, passing each tensor that has a batch
+    dimension through ``batch`` (which adds one to unbatched samples);
+    ``expected_call(op, sample)`` computes the expected value (default: the op on the sample).
+    """
+    for index, (op, sample) in enumerate(samples):
+        unbatched = sample.input.dim() == 3
+        expected = (expected_call or _op_on)(op, sample)
+        actual = call(solution, sample, (lambda t: t.unsqueeze(0)) if unbatched else (lambda t: t))
+        if unbatched:
+            actual = (tuple(a.squeeze(0) for a in actual) if isinstance(actual, tuple)
+                      else actual.squeeze(0))
+        assert_matches(actual, expected, what=f"sample {index} ({sample.kwargs})")
 
 
-def _unbatch(value, unbatched):
-    if isinstance(value, tuple):
-        return tuple(_unbatch(v, unbatched) for v in value)
-    return value.squeeze(0) if unbatched else value
+def _op_on(op, sample):
+    return op(sample.input, *sample.args, **sample.kwargs)
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=str)
 def test_conv_transpose2d_on_pytorch_samples(dtype):
-    conv_transpose2d = solution_functions("06_transposed")["conv_transpose2d"]
     samples = _samples("nn.functional.conv_transpose2d", dtype)
     assert len(samples) >= 10
-    for index, (op, sample) in enumerate(samples):
-        unbatched = sample.input.dim() == 3
-        expected = op(sample.input, *sample.args, **sample.kwargs)
-        actual = _unbatch(conv_transpose2d(_batched(sample.input, unbatched), *sample.args,
-                                           **sample.kwargs), unbatched)
-        assert_matches(actual, expected, what=f"sample {index} ({sample.kwargs})")
+    _compare(samples, solution_functions("06_transposed")["conv_transpose2d"],
+             lambda f, sample, batch: f(batch(sample.input), *sample.args, **sample.kwargs))
 
 
-def _in_max_pool_contract(kwargs):
-    return kwargs.get("dilation", 1) in (1, (1, 1)) and not kwargs.get("ceil_mode", False)
+def _max_pool_arguments(sample):
+    kwargs = sample.kwargs
+    return kwargs["kernel_size"], kwargs.get("stride"), kwargs.get("padding", 0)
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=str)
 def test_max_pool2d_with_indices_on_pytorch_samples(dtype):
-    max_pool2d_with_indices = solution_functions("08_unpooling")["max_pool2d_with_indices"]
     samples = _samples("nn.functional.max_pool2d", dtype)
-    used = [(op, s) for op, s in samples if _in_max_pool_contract(s.kwargs)]
+    used = [(op, s) for op, s in samples
+            if s.kwargs.get("dilation", 1) in (1, (1, 1)) and not s.kwargs.get("ceil_mode")]
     # A quarter of PyTorch's samples have dilation 1 and ceil_mode False (360 of 1440 today).
     assert len(used) >= 100 and len(used) >= len(samples) // 5, (len(used), len(samples))
-    for index, (op, sample) in enumerate(used):
-        kwargs = dict(sample.kwargs)
-        unbatched = sample.input.dim() == 3
-        expected = torch.nn.functional.max_pool2d(
-            sample.input, kwargs["kernel_size"], kwargs.get("stride"), kwargs.get("padding", 0),
-            return_indices=True)
-        actual = _unbatch(max_pool2d_with_indices(
-            _batched(sample.input, unbatched), kwargs["kernel_size"], kwargs.get("stride"),
-            kwargs.get("padding", 0)), unbatched)
-        assert_matches(actual, expected, what=f"sample {index} ({kwargs})")
+    _compare(used, solution_functions("08_unpooling")["max_pool2d_with_indices"],
+             lambda f, sample, batch: f(batch(sample.input), *_max_pool_arguments(sample)),
+             lambda op, sample: torch.nn.functional.max_pool2d(
+                 sample.input, *_max_pool_arguments(sample), return_indices=True))
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=str)
 def test_max_unpool2d_on_pytorch_samples(dtype):
-    max_unpool2d = solution_functions("08_unpooling")["max_unpool2d"]
     samples = _samples("nn.functional.max_unpool2d", dtype)
     assert len(samples) >= 100
-    for index, (op, sample) in enumerate(samples):
-        unbatched = sample.input.dim() == 3
-        indices, = sample.args
-        expected = op(sample.input, indices, **sample.kwargs)
-        actual = _unbatch(max_unpool2d(_batched(sample.input, unbatched),
-                                       _batched(indices, unbatched), **sample.kwargs), unbatched)
-        assert_matches(actual, expected, what=f"sample {index} ({sample.kwargs})")
+    _compare(samples, solution_functions("08_unpooling")["max_unpool2d"],
+             lambda f, sample, batch: f(batch(sample.input), batch(sample.args[0]),
+                                        **sample.kwargs))
+
+
+def _unfold_keywords(sample):
+    """F.unfold(input, kernel_size, dilation=1, padding=0, stride=1): another order than im2col."""
+    names = ("kernel_size", "dilation", "padding", "stride")
+    return {**dict(zip(names, sample.args)), **sample.kwargs}
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=str)
 def test_im2col_on_pytorch_samples(dtype):
-    im2col = solution_functions("09_fast_convolution")["im2col"]
     samples = _samples("nn.functional.unfold", dtype)
     assert len(samples) >= 100
-    for index, (op, sample) in enumerate(samples):
-        # F.unfold(input, kernel_size, dilation=1, padding=0, stride=1): another order than im2col.
-        names = ("kernel_size", "dilation", "padding", "stride")
-        kwargs = {**dict(zip(names, sample.args)), **sample.kwargs}
-        unbatched = sample.input.dim() == 3
-        expected = op(sample.input, *sample.args, **sample.kwargs)
-        actual = _unbatch(im2col(_batched(sample.input, unbatched), **kwargs), unbatched)
-        assert_matches(actual, expected, what=f"sample {index} ({kwargs})")
+    _compare(samples, solution_functions("09_fast_convolution")["im2col"],
+             lambda f, sample, batch: f(batch(sample.input), **_unfold_keywords(sample)))
