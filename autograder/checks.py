@@ -147,8 +147,8 @@ def _check_op_count(info, function, seed):
             f"{info.name} is not vectorised: it dispatched {counts[0]} tensor operations for "
             f"{small.describe(info.name, info.parameters)} but {counts[1]} for the larger input "
             f"{large.describe(info.name, info.parameters)}. The number of operations must not "
-            "grow with the input: replace loops over output positions or batch elements by one "
-            "matrix product over all of them.")
+            "grow with the input: replace loops over output positions or batch elements by "
+            "operations on whole tensors (one matrix product, einsum, strided views).")
 
 
 def _check_raises(info, outcome, expected):
