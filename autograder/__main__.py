@@ -1,58 +1,89 @@
-"""Command line for instructors: ``python -m autograder {grade,release}``.
+"""Command line: ``python -m autograder {grade,validate,release}``.
 
+    python -m autograder grade SUBMITTED_DIR [--out grades.csv] [--workers N] [--scheduler ADDR]
+        Grade SUBMITTED_DIR/<student_id>/<assignment>/<assignment>.ipynb. Each notebook runs in
+        a sandboxed, single-use learner process; the cases, the references and the verdict are
+        computed outside it. Writes the grades CSV (one row per student and assignment, with a
+        status), HTML feedback per notebook, an HTML report for the class, and the nbgrader
+        gradebook. Only new or changed notebooks are graded unless --force.
+    python -m autograder validate NOTEBOOK...
+        Run a notebook's visible tests; exit 1 and list what failed.
     python -m autograder release
         Regenerate exercises/ (the student notebooks) from solutions/ with nbgrader.
-    python -m autograder validate NOTEBOOK...
-        Run a notebook's visible tests as nbgrader validate does; exit 1 and list what failed
-        (nbgrader's own validate command exits 0 even when tests fail).
-    python -m autograder grade SUBMITTED_DIR [--out grades.csv] [--feedback DIR]
-        Grade SUBMITTED_DIR/<student_id>/<assignment>/<assignment>.ipynb; write nbgrader's CSV
-        export and HTML feedback; print a summary of what went wrong where. Exits 0 even when
-        some notebooks could not be graded (they get 0 and are listed in the summary).
+
+torch is imported only where it is needed (the grading workers, validate).
 """
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
 from .nbgrader_config import CELL_TIMEOUT, DEFAULT_GRADEBOOK
 
 
+def _grade_parser(commands):
+    grade = commands.add_parser("grade", help="grade a folder of submitted notebooks",
+                                description=__doc__.split("\n\n")[1],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    grade.add_argument("submitted", type=Path,
+                       help="folder of <student_id>/<assignment>/<assignment>.ipynb")
+    grade.add_argument("--out", type=Path, default=Path("grades.csv"),
+                       help="grades CSV (default: grades.csv)")
+    grade.add_argument("--feedback", type=Path, default=None,
+                       help="folder for HTML feedback (default: feedback/ next to --out)")
+    grade.add_argument("--report", type=Path, default=None,
+                       help="HTML report for the class (default: grading-report.html next to "
+                            "--out)")
+    grade.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                       help="grading processes on this machine (default: the number of cores)")
+    grade.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                       help="grade on the Dask cluster whose scheduler is at ADDRESS "
+                            "(e.g. tcp://10.0.0.5:8786); each Dask worker sandboxes locally")
+    grade.add_argument("--force", action="store_true",
+                       help="regrade every notebook, also those unchanged since the last run")
+    grade.add_argument("--course-dir", type=Path, default=None,
+                       help="grade into this nbgrader course folder (source/, gradebook.db …) so "
+                            "that formgrader shows the results")
+    grade.add_argument("--gradebook", type=Path, default=None,
+                       help=f"nbgrader gradebook (default: {DEFAULT_GRADEBOOK}, or "
+                            "COURSE_DIR/gradebook.db with --course-dir)")
+    grade.add_argument("--timeout", type=float, default=CELL_TIMEOUT,
+                       help=f"seconds one learner cell may run (default: {CELL_TIMEOUT})")
+    grade.add_argument("--call-time-limit", type=float, default=None,
+                       help="seconds one call of a learner function may run (default: per "
+                            "exercise, 10 s)")
+    grade.add_argument("--memory-limit", type=float, default=4.0,
+                       help="GiB of memory for one learner process (default: 4)")
+    grade.add_argument("--seed-salt", default=None,
+                       help="override the course secret that hidden-test seeds are derived from "
+                            "(default: a random secret kept next to the gradebook)")
+    grade.add_argument("--no-sandbox", action="store_true",
+                       help="run learner code without bubblewrap: only for one trusted "
+                            "notebook on a machine without it (says loudly what it gives up)")
+    grade.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return grade
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
-
     release = commands.add_parser("release", help="regenerate exercises/ from solutions/")
     release.add_argument("assignments", nargs="*", help="only these assignments (default: all)")
-
     validate = commands.add_parser("validate", help="run a notebook's tests; exit 1 on failure")
     validate.add_argument("notebooks", nargs="+", type=Path)
-
-    grade = commands.add_parser("grade", help="grade a folder of submitted notebooks")
-    grade.add_argument("submitted", type=Path,
-                       help="folder of <student_id>/<assignment>/<assignment>.ipynb")
-    grade.add_argument("--out", type=Path, default=Path("grades.csv"),
-                       help="CSV file for nbgrader's export (default: grades.csv)")
-    grade.add_argument("--feedback", type=Path, default=None,
-                       help="folder for HTML feedback (default: feedback/ next to --out)")
-    grade.add_argument("--gradebook", type=Path, default=DEFAULT_GRADEBOOK,
-                       help=f"SQLite gradebook, kept away from learners (default: {DEFAULT_GRADEBOOK})")
-    grade.add_argument("--timeout", type=int, default=CELL_TIMEOUT,
-                       help=f"seconds a notebook cell may run (default: {CELL_TIMEOUT})")
-    grade.add_argument("--seed-salt", default="",
-                       help="course secret mixed into every student's hidden-test seed")
-    grade.add_argument("--workdir", type=Path, default=None,
-                       help="keep nbgrader's course directory here (default: temporary)")
-
+    _grade_parser(commands)
     args = parser.parse_args(argv)
-    from . import grading
+
     if args.command == "release":
+        from . import grading
         for path in grading.release(names=args.assignments or None):
             print(f"wrote {path}")
         return 0
     if args.command == "validate":
+        from . import grading
         failed = False
         for notebook in args.notebooks:
             problems = grading.validate(notebook)
@@ -62,13 +93,41 @@ def main(argv=None):
             for problem in problems:
                 print(f"  - {problem}")
         return 1 if failed else 0
+    return _grade(parser, args)
+
+
+def _grade(parser, args):
+    from .instructor.course import Course
+    from .instructor.grade import grade
+    from .sandbox import NO_SANDBOX_WARNING, SandboxUnavailable, bwrap_command
+
     if not args.submitted.is_dir():
         parser.error(f"{args.submitted} is not a folder")
-    report = grading.grade(args.submitted, out=args.out, feedback_dir=args.feedback,
-                           gradebook=args.gradebook, timeout=args.timeout,
-                           seed_salt=args.seed_salt, workdir=args.workdir)
-    print(report.summary())
-    return 0
+    if args.workers < 1:
+        parser.error("--workers must be at least 1")
+    if args.no_sandbox:
+        print(NO_SANDBOX_WARNING, file=sys.stderr)
+    else:
+        try:
+            bwrap_command()
+        except SandboxUnavailable as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+    course = (Course.at(args.course_dir, args.gradebook) if args.course_dir
+              else Course.default(args.gradebook or DEFAULT_GRADEBOOK))
+    if args.course_dir and not course.assignments():
+        parser.error(f"{args.course_dir} has no source/<assignment>/<assignment>.ipynb")
+    out = args.out.resolve()
+    run = grade(args.submitted.resolve(), out=out, course=course,
+                feedback_dir=(args.feedback or out.parent / "feedback").resolve(),
+                report=(args.report or out.parent / "grading-report.html").resolve(),
+                workers=args.workers, scheduler=args.scheduler, force=args.force,
+                sandboxed=not args.no_sandbox, cell_timeout=args.timeout,
+                call_time_limit=args.call_time_limit,
+                memory_limit=int(args.memory_limit * 2**30), secret=args.seed_salt,
+                progress=not args.no_progress)
+    print(run.summary())
+    return 130 if run.interrupted else 0
 
 
 if __name__ == "__main__":

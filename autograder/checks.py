@@ -10,16 +10,18 @@ import os
 import secrets
 import traceback
 from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
 
 import torch
 
 from .compare import Raises, assert_matches
-from .errors import CheckFailure, LearnerTimeout, TamperingError
+from .errors import CheckFailure, ForbiddenOpError, LearnerTimeout, LeftTorchError, TamperingError
 from .exercise_db import get_exercise
 from .guard import Integrity, forbid_ops, time_limit
 from .samples import Draw
 
-__all__ = ["check", "sample_input", "available_devices", "VISIBLE_SEED", "SEED_VARIABLE"]
+__all__ = ["check", "run_check", "sample_input", "available_devices", "CallOutcome", "call_locally",
+           "judge_call", "VISIBLE_SEED", "SEED_VARIABLE"]
 
 VISIBLE_SEED = 0
 SEED_VARIABLE = "AUTOGRADER_SEED"
@@ -75,59 +77,117 @@ def _no_tf32():
             torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = saved
 
 
-def _learner_line(error, function):
-    """'line 7: out[i, j] = ...' for the deepest frame of the learner's code, if any."""
-    code_file = getattr(getattr(function, "__code__", None), "co_filename", None)
-    frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename == code_file]
+@dataclass
+class CallOutcome:
+    """What one call of a learner's function did, wherever it ran (here or in a sandbox).
+
+    ``kind`` is "returned", "raised" or "timeout". ``violation`` holds the message of a forbidden
+    operation, autograd use or NumPy escape seen during the call, even if the learner's code
+    caught the error. ``inputs_after`` is the call's arguments as they were after the call.
+    """
+
+    kind: str
+    value: object = None
+    error_type: str = ""
+    error_bases: tuple = ()
+    error_message: str = ""
+    line: str = ""
+    stub: bool = False
+    violation: str = ""
+    violation_type: str = "ForbiddenOpError"
+    op_count: int | None = None
+    inputs_after: object = None
+    time_limit: float = 0.0
+
+
+def learner_line(error, is_learner_file):
+    """'line 7 in corr2d: out[i, j] = ...' for the deepest frame of the learner's code, if any."""
+    frames = [f for f in traceback.extract_tb(error.__traceback__) if is_learner_file(f.filename)]
     if not frames:
         return ""
     frame = frames[-1]
-    return f"\n    at line {frame.lineno} in {frame.name}: {(frame.line or '').strip()}"
+    return f"line {frame.lineno} in {frame.name}: {(frame.line or '').strip()}"
+
+
+def is_stub_error(error):
+    """True for the stub's own ``raise NotImplementedError()`` (no message), not PyTorch's."""
+    return isinstance(error, NotImplementedError) and not error.args
+
+
+def call_locally(info, function, sample, is_learner_file=None):
+    """Call ``function`` on a copy of ``sample`` in this process, under the guards."""
+    code_file = getattr(getattr(function, "__code__", None), "co_filename", None)
+    is_learner_file = is_learner_file or (lambda name: name == code_file)
+    args = sample.clone()
+    limit = float(os.environ.get(TIME_LIMIT_VARIABLE) or info.time_limit)
+    outcome = CallOutcome("returned", time_limit=limit)
+    record = None
+    try:
+        with time_limit(limit, info.name), forbid_ops(info.forbidden, info.name,
+                                                      info.forbid_autograd) as record:
+            outcome.value = function(*args.args, **args.kwargs)
+    except LearnerTimeout:
+        outcome.kind = "timeout"
+    except KeyboardInterrupt:
+        raise
+    except CheckFailure as failure:
+        outcome.kind, outcome.violation = "raised", str(failure)
+        outcome.violation_type = type(failure).__name__
+    except BaseException as error:  # noqa: B036 - any learner error is a failed case, not a crash
+        outcome.kind, outcome.error_type, outcome.error_message = (
+            "raised", type(error).__name__, str(error))
+        outcome.error_bases = tuple(c.__name__ for c in type(error).__mro__)
+        outcome.line, outcome.stub = learner_line(error, is_learner_file), is_stub_error(error)
+    if record is not None:
+        try:
+            record.raise_if_violated()
+        except CheckFailure as failure:
+            outcome.violation, outcome.violation_type = str(failure), type(failure).__name__
+        outcome.op_count = record.op_count
+    outcome.inputs_after = args
+    return outcome
+
+
+_FAILURE_TYPES = {cls.__name__: cls for cls in (CheckFailure, ForbiddenOpError, LeftTorchError,
+                                                TamperingError)}
+
+
+def judge_call(info, sample, expected, outcome, op_counts=None):
+    """The learner's result for ``sample`` from ``outcome``, or CheckFailure saying what went wrong.
+
+    When ``expected`` is `Raises`, returns ``outcome`` if the call raised, else None. ``op_counts``, a list, receives the call's number of dispatched ATen operations.
+    """
+    name = info.name
+    if outcome.violation:
+        raise _FAILURE_TYPES.get(outcome.violation_type, CheckFailure)(outcome.violation)
+    if outcome.kind == "timeout":
+        raise CheckFailure(f"{name} did not return within {outcome.time_limit:g} s and was "
+                           "stopped. Look for a loop that never ends.")
+    if outcome.kind == "raised":
+        if isinstance(expected, Raises):
+            return outcome
+        if outcome.stub:
+            raise CheckFailure(f"{name} is not implemented yet: it raised NotImplementedError. "
+                               "Replace `raise NotImplementedError()` with your code.")
+        where = f"\n    at {outcome.line}" if outcome.line else ""
+        raise CheckFailure(f"{name} raised {outcome.error_type}: {outcome.error_message}{where}")
+    if op_counts is not None and outcome.op_count is not None:
+        op_counts.append(outcome.op_count)
+    after = outcome.inputs_after
+    if after is not None:
+        for (arg_name, before), (_, now) in zip(sample.tensors(), after.tensors()):
+            if (not isinstance(now, torch.Tensor) or before.shape != now.shape
+                    or not _equal(before, now.to(before.device))):
+                raise CheckFailure(f"{name} modified its input {arg_name} in place; work on a "
+                                   "copy or build a new tensor instead.")
+    if isinstance(expected, Raises):
+        return None
+    return outcome.value
 
 
 def _call_learner(info, function, sample, expected, op_counts=None):
-    """Call the learner's function on a copy of the sample under the guards; return its result.
-
-    Raises CheckFailure for a forbidden call, a time-out, an unexpected exception, or a
-    modified input. When ``expected`` is `Raises`, returns the exception raised (or None).
-    ``op_counts``, a list, receives the number of ATen operations the call dispatched.
-    """
-    name = info.name
-    args = sample.clone()
-    limit = float(os.environ.get(TIME_LIMIT_VARIABLE) or info.time_limit)
-    try:
-        with time_limit(limit, name), forbid_ops(info.forbidden, name,
-                                                 info.forbid_autograd) as record:
-            result = function(*args.args, **args.kwargs)
-    except CheckFailure:
-        raise
-    except LearnerTimeout:
-        raise CheckFailure(f"{name} did not return within {limit:g} s and was "
-                           "stopped. Look for a loop that never ends.") from None
-    except NotImplementedError as error:
-        if isinstance(expected, Raises):
-            record.raise_if_violated()
-            return error
-        raise CheckFailure(f"{name} is not implemented yet: it raised NotImplementedError. "
-                           "Replace `raise NotImplementedError()` with your code.") from None
-    except KeyboardInterrupt:
-        raise
-    except BaseException as error:  # noqa: B036 - any learner error is a failed case, not a crash
-        record.raise_if_violated()
-        if isinstance(expected, Raises):
-            return error
-        raise CheckFailure(f"{name} raised {type(error).__name__}: {error}"
-                           f"{_learner_line(error, function)}") from None
-    record.raise_if_violated()
-    if op_counts is not None:
-        op_counts.append(record.op_count)
-    for (arg_name, before), (_, after) in zip(sample.tensors(), args.tensors()):
-        if before.shape != after.shape or not _equal(before, after.to(before.device)):
-            raise CheckFailure(f"{name} modified its input {arg_name} in place; work on a copy "
-                               "or build a new tensor instead.")
-    if isinstance(expected, Raises):
-        return None
-    return result
+    """Call the learner's function in this process and judge the outcome (see `judge_call`)."""
+    return judge_call(info, sample, expected, call_locally(info, function, sample), op_counts)
 
 
 # Correct vectorised code may dispatch a copy or two more on a larger input (PyTorch skips some
@@ -136,12 +196,15 @@ def _call_learner(info, function, sample, expected, op_counts=None):
 OP_COUNT_SLACK = 2
 
 
-def _check_op_count(info, function, seed):
-    """Fail if ``function`` dispatches more operations on a larger input: it is not vectorised."""
+def _check_op_count(info, call, seed):
+    """Fail if the function dispatches more operations on a larger input: it is not vectorised.
+
+    ``call(sample, expected, op_counts)`` calls the learner's function (see `run_check`).
+    """
     small, large = info.op_count_inputs(Draw(seed))
     counts = []
     for sample in (small, large):
-        _call_learner(info, function, sample, None, counts)
+        call(sample, None, counts)
     if counts[1] > counts[0] + OP_COUNT_SLACK:
         raise CheckFailure(
             f"{info.name} is not vectorised: it dispatched {counts[0]} tensor operations for "
@@ -151,13 +214,14 @@ def _check_op_count(info, function, seed):
             "operations on whole tensors (one matrix product, einsum, strided views).")
 
 
-def _check_raises(info, outcome, expected):
-    if outcome is None:
+def _check_raises(info, raised, expected):
+    """``raised`` is the `CallOutcome` of a call that raised, or None if it returned."""
+    if raised is None:
         raise CheckFailure(f"{info.name} returned a value, but these arguments are invalid "
                            f"({expected.reason}): it should raise {expected.exception.__name__}.")
-    if not isinstance(outcome, expected.exception):
-        raise CheckFailure(f"{info.name} raised {type(outcome).__name__}: {outcome}, but it should "
-                           f"raise {expected.exception.__name__} ({expected.reason}).")
+    if expected.exception.__name__ not in raised.error_bases:
+        raise CheckFailure(f"{info.name} raised {raised.error_type}: {raised.error_message}, but "
+                           f"it should raise {expected.exception.__name__} ({expected.reason}).")
 
 
 def _report(failure):
@@ -184,12 +248,13 @@ def check(exercise, function, *, hidden=False, seed=None, devices=None, verbose=
         exercise: a key of the exercise table, e.g. ``"01_cross_correlation.corr2d"``.
         function: the learner's implementation.
         hidden: draw the larger, hidden set of cases. Its seed comes from ``seed``, else from the
-            ``AUTOGRADER_SEED`` variable that the grader sets per student, else a fresh one.
+            ``AUTOGRADER_SEED`` variable, else a fresh one.
         seed: force a seed (e.g. the one printed by a failing hidden test, to replay it).
         devices: devices to run on; default CPU plus every CUDA device present.
         verbose: print a one-line summary when every case passes.
 
-    Returns None (a number would be read by nbgrader as partial credit).
+    Returns None. This is the learner's instant feedback; grades are decided by the trusted
+    grader (`autograder.trusted`), which runs the same `run_check` outside the notebook.
 
     Raises:
         CheckFailure: on the first failing case, with the call, what differs, and how to replay.
@@ -197,19 +262,38 @@ def check(exercise, function, *, hidden=False, seed=None, devices=None, verbose=
     __tracebackhide__ = True  # IPython and pytest show the message, not this frame
     _ensure_integrity()
     info = get_exercise(exercise)
-    seed = _resolve_seed(hidden, seed)
-    kind = "hidden" if hidden else "visible"
-    samples = info.sample_inputs(Draw(seed), hidden)
-    devices = ["cpu"] if info.tensor_free else list(devices or available_devices())
     if not callable(function):
         raise CheckFailure(f"{info.name} should be a function, got {type(function).__name__}")
+
+    def call(sample, expected, op_counts=None):
+        return _call_learner(info, function, sample, expected, op_counts)
+
+    failure = run_check(info, call, hidden=hidden, seed=_resolve_seed(hidden, seed),
+                        devices=devices, verbose=verbose)
+    if failure is not None:
+        _report(failure)
+
+
+def run_check(info, call, *, hidden, seed, devices=None, verbose=False):
+    """Run every case of ``info`` through ``call``; return the first failure, or None.
+
+    ``call(sample, expected, op_counts=None)`` runs the learner's function on ``sample`` (on its
+    device) and returns what `judge_call` returns, raising CheckFailure when the call itself went
+    wrong. It may call the function in this process (`check`) or in a sandboxed learner process
+    (`autograder.trusted`); the references and comparisons always run here. The failure's
+    message names the case, what differs, and how to replay it.
+    """
+    kind = "hidden" if hidden else "visible"
+    exercise = info.key
+    samples = info.sample_inputs(Draw(seed), hidden)
+    devices = ["cpu"] if info.tensor_free else list(devices or available_devices())
     for device in devices:
         for index, sample in enumerate(samples, start=1):
             sample = sample.to(device)
             try:
                 with _no_tf32():
                     expected = info.reference(*sample.args, **sample.kwargs)
-                    outcome = _call_learner(info, function, sample, expected)
+                outcome = call(sample, expected)
                 if isinstance(expected, Raises):
                     _check_raises(info, outcome, expected)
                 else:
@@ -225,14 +309,15 @@ def check(exercise, function, *, hidden=False, seed=None, devices=None, verbose=
                            f"\n  Compared with: {info.reference_name}."
                            f"\n  Replay it: case = autograder.{replay}; "
                            f"{info.name}(*case.args, **case.kwargs)")
-                _report(type(failure)(message))
+                return type(failure)(message)
     if info.op_count_inputs is not None:
         try:
-            _check_op_count(info, function, seed)
+            _check_op_count(info, call, seed)
         except CheckFailure as failure:
-            _report(type(failure)(f"{info.name} failed the vectorisation check ({kind}, seed "
-                                  f"{seed}): {failure}"))
+            return type(failure)(f"{info.name} failed the vectorisation check ({kind}, seed "
+                                 f"{seed}): {failure}")
     if verbose:
         on = "no tensors" if info.tensor_free else ", ".join(devices)
         print(f"{info.name}: all {len(samples)} {kind} cases match {info.reference_name} "
               f"({on}; seed {seed}).")
+    return None

@@ -1,64 +1,83 @@
-"""The course's nbgrader configuration, applied by every command in `autograder.grading`.
+"""The course's nbgrader configuration, in one place. Imports neither torch nor the check library.
 
-nbgrader reads ``nbgrader_config.py`` from the directory it runs in; the grading commands write a
-two-line one there that calls `configure`, so the whole configuration lives here, in one place.
+Two uses:
+
+* this package's own commands (`release`, and `grade`, which calls nbgrader's API in-process to
+  record assignments in the gradebook) call `configure` with their paths;
+* an instructor's own nbgrader course gets the trusted grader with two lines in its
+  ``nbgrader_config.py``::
+
+      from autograder.nbgrader_config import use_trusted_grading
+      use_trusted_grading(get_config())
+
+  Stock ``nbgrader autograde`` then grades each notebook in the sandbox with the verdict outside
+  the learner's process (`autograder.nbgrader_ext.TrustedGrading` instead of nbgrader's Execute),
+  with seeds derived from the course secret, and ``nbgrader generate_feedback`` shows each test's
+  message without hidden-test source or grader frames.
 """
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-__all__ = ["REPO_ROOT", "DEFAULT_GRADEBOOK", "CELL_TIMEOUT", "configure"]
+__all__ = ["REPO_ROOT", "DATA_DIR", "DEFAULT_GRADEBOOK", "CELL_TIMEOUT", "COURSE_ID",
+           "configure", "use_trusted_grading"]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+COURSE_ID = "convolutions-hands-on"
 
-# The gradebook stores every hidden test: keep it in the instructor's data directory, outside the
-# repository that learners clone and outside any submission folder.
-DEFAULT_GRADEBOOK = (Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share"))
-                     / "convolutions-hands-on" / "gradebook.db")
+# The instructor's data folder: gradebook (it stores every hidden test), course secret, grading
+# state. Outside the repository that learners clone, outside every submission, and never visible
+# inside the sandbox that runs learner code.
+DATA_DIR = (Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")) / COURSE_ID)
+DEFAULT_GRADEBOOK = DATA_DIR / "gradebook.db"
 
-# Seconds one notebook cell may run during grading. Checks stop a learner's function after 10 s
-# per call; this is the backstop for code outside functions and for loops that catch interrupts.
+# Seconds one learner cell may run during grading (a call of a learner function has its own,
+# shorter limit per exercise).
 CELL_TIMEOUT = 60
 
 
-def configure(c, *, root, gradebook, source=REPO_ROOT / "solutions", release=None,
-              timeout=CELL_TIMEOUT, seed_salt=""):
-    """Fill the traitlets config ``c`` for a course rooted at ``root``.
+def configure(c, *, root, gradebook, source=REPO_ROOT / "solutions", release=None):
+    """Fill the traitlets config ``c`` for a course rooted at ``root`` (release and bookkeeping).
 
     Args:
-        root: the course directory (submitted/, autograded/, feedback/ live under it).
+        root: the course directory (release/, submitted/, autograded/, feedback/ live under it).
         gradebook: path of the SQLite gradebook.
         source: the nbgrader source notebooks (this repository's solutions/).
         release: where generate_assignment writes student versions (default root/release).
-        timeout: per-cell execution limit in seconds.
-        seed_salt: a course secret mixed into each student's hidden-test seed.
+    """
+    c.CourseDirectory.root = str(root)
+    c.CourseDirectory.source_directory = str(source)
+    c.CourseDirectory.release_directory = str(release or Path(root) / "release")
+    c.CourseDirectory.db_url = f"sqlite:///{gradebook}"
+    c.CourseDirectory.course_id = COURSE_ID
+    c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback"]
+    c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+
+
+def use_trusted_grading(c, *, sandboxed=True, timeout=CELL_TIMEOUT, secret=None):
+    """Make stock ``nbgrader autograde``/``generate_feedback`` use the course's trusted grader.
+
+    Autograde runs each notebook through `autograder.nbgrader_ext.TrustedGrading` (sandboxed
+    learner process, verdict in nbgrader's process) instead of executing it in a kernel; hidden
+    cases are seeded from ``secret`` (default: the course secret kept next to the gradebook,
+    created on first use); feedback shows each test's message and hides hidden tests.
     """
     from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
     from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata,
                                         ClearHiddenTests, GetGrades, IgnorePattern,
                                         LimitOutput, SaveAutoGrades)
 
-    from .nbgrader_ext import ConciseErrors, GradingExecute
+    from .nbgrader_ext import ConciseErrors, TrustedGrading
 
-    c.CourseDirectory.root = str(root)
-    c.CourseDirectory.source_directory = str(source)
-    c.CourseDirectory.release_directory = str(release or Path(root) / "release")
-    c.CourseDirectory.db_url = f"sqlite:///{gradebook}"
-    c.CourseDirectory.course_id = "convolutions-hands-on"
-    c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback"]
-
-    c.Execute.timeout = timeout
-    c.Execute.interrupt_on_timeout = True
-    c.GradingExecute.seed_salt = seed_salt
+    c.TrustedGrading.sandboxed = sandboxed
+    c.TrustedGrading.cell_timeout = float(timeout)
+    if secret is not None:
+        c.TrustedGrading.secret = secret
     c.OverwriteCells.add_missing_cells = True
-    c.Autograde.create_student = True
     c.Autograde.autograde_preprocessors = [
-        GradingExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
+        TrustedGrading, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
         AssignLatePenalties, CheckCellMetadata,
     ]
-    # Feedback keeps each failure's message (the case, its seed, how to replay it) but neither
-    # the hidden tests' source nor tracebacks, which would quote it.
     c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, ConciseErrors,
                                         CSSHTMLHeaderPreprocessor]
-    c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}

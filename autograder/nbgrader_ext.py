@@ -1,99 +1,85 @@
-"""nbgrader's Execute preprocessor, made safe for grading many students in one run.
+"""nbgrader preprocessors that put the course's trusted grader inside stock nbgrader.
 
-`GradingExecute` replaces nbgrader's ``Execute`` in the autograde pipeline and adds two things:
+* `TrustedGrading` replaces nbgrader's ``Execute`` in ``nbgrader autograde``: instead of running
+  the notebook in a Jupyter kernel (where the learner's code could decide its own grade), it
+  grades it with `autograder.trusted.grade_job` — learner code in a sandboxed process, cases,
+  references and comparisons in nbgrader's own process — and writes the verdict into the test
+  cells' outputs (an error output with the check's message, or "passed"), which nbgrader's
+  SaveAutoGrades then records as usual.
+* `ConciseErrors` makes feedback show each failing test's message, not a traceback.
 
-* a per-student seed: before the kernel starts it sets ``AUTOGRADER_SEED`` from the student id,
-  the assignment and the notebook (and an optional course salt), so hidden tests draw cases that
-  differ between students, are the same on every regrade, and are printed in the feedback;
-* recovery from a cell that never finishes (even one whose loop catches the interrupt) or that
-  kills the kernel: nbgrader would stop grading that notebook and record nothing. Here the kernel
-  is restarted, the cells that ran before are replayed, the offending cell gets an error output
-  (so only its points are lost, or those of the tests that need what it defines), and grading
-  goes on with the next cell.
+Enable both with `autograder.nbgrader_config.use_trusted_grading`. torch is imported only when a
+notebook is graded.
 """
 from __future__ import annotations
 
-import hashlib
-import os
-
-from nbclient.exceptions import CellTimeoutError, DeadKernelError
-from nbclient.util import ensure_async, run_sync
 from nbformat.notebooknode import NotebookNode
-from nbgrader.preprocessors import Execute, NbGraderPreprocessor
-from traitlets import Unicode
+from nbgrader.preprocessors import NbGraderPreprocessor
+from traitlets import Bool, Float, Unicode
 
-from .checks import SEED_VARIABLE
+from .instructor.course import read_or_create_secret
+from .instructor.jobs import GradingJob, content_hash, source_tests, student_seed
 
-__all__ = ["GradingExecute", "ConciseErrors", "student_seed"]
-
-
-def student_seed(student_id, assignment_id, notebook_id, salt=""):
-    """A 31-bit seed that depends on the student, the notebook and the course's salt only."""
-    digest = hashlib.sha256(f"{salt}/{assignment_id}/{notebook_id}/{student_id}".encode()).digest()
-    return int.from_bytes(digest[:4], "big") % 2**31
+__all__ = ["TrustedGrading", "ConciseErrors", "test_cell_outputs"]
 
 
-class GradingExecute(Execute):
-    """nbgrader's Execute with per-student seeds and recovery from hung or crashed kernels."""
+def test_cell_outputs(outcome):
+    """The outputs a graded test cell gets from its `TestOutcome`."""
+    if outcome.passed:
+        return [NotebookNode(output_type="stream", name="stdout",
+                             text=f"{outcome.title}: passed ({outcome.points:g} points)\n")]
+    return [NotebookNode(output_type="error", ename="CheckFailure", evalue=outcome.message,
+                         traceback=[f"CheckFailure: {outcome.message}"])]
 
-    seed_salt = Unicode("", help="Course secret mixed into every student's seed.").tag(config=True)
 
-    def preprocess(self, nb, resources, retries=None):
+class TrustedGrading(NbGraderPreprocessor):
+    """Grade with the trusted grader instead of executing the notebook (see the module docstring)."""
+
+    sandboxed = Bool(True, help="Run learner code inside bubblewrap.").tag(config=True)
+    cell_timeout = Float(60.0, help="Seconds one learner cell may run.").tag(config=True)
+    secret = Unicode("", help="Course secret for hidden-test seeds (default: the one kept "
+                              "next to the gradebook).").tag(config=True)
+
+    def preprocess(self, nb, resources):
+        import nbformat
+
+        from .trusted import grade_job, worker_sandbox
+
         info = resources.get("nbgrader", {})
-        seed = student_seed(info.get("student", ""), info.get("assignment", ""),
-                            info.get("notebook", ""), self.seed_salt)
-        self._skipped_cells = set()
-        previous = os.environ.get(SEED_VARIABLE)
-        os.environ[SEED_VARIABLE] = str(seed)
-        try:
-            return super().preprocess(nb, resources, retries)
-        finally:
-            if previous is None:
-                os.environ.pop(SEED_VARIABLE, None)
-            else:
-                os.environ[SEED_VARIABLE] = previous
+        secret = self.secret or read_or_create_secret(_gradebook_folder(info))
+        tests = source_tests(nb)
+        text = nbformat.writes(nb)
+        job = GradingJob(info.get("student", ""), info.get("assignment", ""), text, tests,
+                         student_seed(info.get("student", ""), info.get("assignment", ""),
+                                      info.get("notebook", ""), secret),
+                         content_hash(text.encode(), tests, secret),
+                         cell_timeout=self.cell_timeout, sandboxed=self.sandboxed)
+        result = grade_job(job, worker_sandbox(self.sandboxed))
+        outcomes = {t.grade_id: t for t in result.tests}
+        problems = {p.cell: p for p in result.cell_problems}
+        for cell in nb.cells:
+            if cell.cell_type != "code":
+                continue
+            grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+            if grade_id in outcomes:
+                cell.outputs = test_cell_outputs(outcomes[grade_id])
+            elif grade_id in problems:
+                problem = problems[grade_id]
+                cell.outputs = [NotebookNode(output_type="error", ename=problem.kind,
+                                             evalue=problem.message,
+                                             traceback=[f"{problem.kind}: {problem.message}"])]
+        resources.setdefault("autograder", {})["result"] = result
+        return nb, resources
 
-    async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
-        try:
-            return await super().async_execute_cell(cell, cell_index, execution_count,
-                                                    store_history)
-        except (CellTimeoutError, DeadKernelError) as error:
-            timed_out = isinstance(error, CellTimeoutError)
-            self.log.warning("Cell %d %s; restarting the kernel and replaying earlier cells",
-                             cell_index, "timed out" if timed_out else "killed the kernel")
-            self._skipped_cells.add(cell_index)
-            await self._restart_and_replay(cell_index)
-            reason = (f"this cell ran longer than {self.timeout} s and was stopped"
-                      if timed_out else "the kernel stopped while running this cell (a crash, "
-                      "an exit, or a loop that kept ignoring the time limit)")
-            cell.outputs = [NotebookNode(
-                output_type="error", ename="GradingTimeout" if timed_out else "KernelDied",
-                evalue=reason,
-                traceback=[f"{'GradingTimeout' if timed_out else 'KernelDied'}: {reason}; the "
-                           "grader restarted the kernel, re-ran the cells above it and went on."])]
-            return cell
 
-    # nbclient binds the synchronous wrapper to its own coroutine; rebind it to ours.
-    execute_cell = run_sync(async_execute_cell)
+def _gradebook_folder(info):
+    """The folder holding the course's gradebook (the course secret lives next to it)."""
+    from pathlib import Path
 
-    async def _restart_and_replay(self, upto):
-        """Restart the kernel and re-run cells before ``upto`` that ran normally the first time."""
-        while True:
-            await ensure_async(self.km.restart_kernel(now=True))
-            await ensure_async(self.kc.wait_for_ready(timeout=self.startup_timeout))
-            for index, earlier in enumerate(self.nb.cells[:upto]):
-                if (earlier.cell_type != "code" or not earlier.source.strip()
-                        or index in self._skipped_cells):
-                    continue
-                try:
-                    await ensure_async(self.kc.execute_interactive(
-                        earlier.source, store_history=False, allow_stdin=False,
-                        timeout=self.timeout, output_hook=lambda msg: None))
-                except TimeoutError:
-                    self._skipped_cells.add(index)
-                    break
-            else:
-                return
+    url = info.get("db_url") or ""
+    if url.startswith("sqlite:///"):
+        return Path(url.removeprefix("sqlite:///")).parent
+    return Path.cwd()
 
 
 class ConciseErrors(NbGraderPreprocessor):

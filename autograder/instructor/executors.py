@@ -1,0 +1,100 @@
+"""Run grading jobs: in this process, in local worker processes, or on a Dask cluster.
+
+Every executor takes picklable `GradingJob`s and yields ``(job, NotebookResult)`` pairs as they
+finish, in any order; the caller records them. Workers keep one warm sandbox each (torch and the
+learner library imported once) and grade each notebook in fresh, single-use learner processes.
+A worker that dies loses nothing that was recorded: its unfinished jobs are graded again
+(Dask reschedules them on the remaining workers; the local pool is restarted).
+"""
+from __future__ import annotations
+
+import multiprocessing
+import os
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+
+from .results import NotebookResult
+
+__all__ = ["grade_in_worker", "warm_worker", "run_serial", "run_local", "run_dask", "run_jobs"]
+
+
+def warm_worker(sandboxed=True):
+    """Start this process's sandbox before the first job arrives (pool initializer)."""
+    from ..trusted import worker_sandbox
+    worker_sandbox(sandboxed)
+
+
+def grade_in_worker(job):
+    """Grade one job in this worker process; a failure of the grader itself becomes a result."""
+    try:
+        from ..trusted import grade_job
+        return grade_job(job)
+    except Exception as error:  # the grader's own failure: report it, keep the run going
+        return _failed(job, f"the grader failed on this notebook ({type(error).__name__}: "
+                            f"{error})")
+
+
+def _failed(job, reason):
+    return NotebookResult(job.student, job.assignment, status="could not be graded",
+                          reason=reason, seed=job.seed, content_hash=job.content_hash)
+
+
+def run_serial(jobs):
+    for job in jobs:
+        yield job, grade_in_worker(job)
+
+
+def run_local(jobs, workers, sandboxed=True):
+    """A pool of ``workers`` spawned processes (never forked: CUDA does not survive a fork)."""
+    pending = list(jobs)
+    retries = {}
+    context = multiprocessing.get_context("spawn")
+    while pending:
+        pool = ProcessPoolExecutor(max_workers=min(workers, len(pending)), mp_context=context,
+                                   initializer=warm_worker, initargs=(sandboxed,))
+        futures = {pool.submit(grade_in_worker, job): job for job in pending}
+        pending = []
+        try:
+            while futures:
+                done, _ = wait(futures, return_when=FIRST_COMPLETED)
+                for future in done:
+                    job = futures.pop(future)
+                    try:
+                        yield job, future.result()
+                    except BrokenProcessPool:
+                        retries[id(job)] = retries.get(id(job), 0) + 1
+                        if retries[id(job)] > 2:
+                            yield job, _failed(job, "a grading worker died three times on it")
+                        else:
+                            pending.append(job)
+        finally:
+            for future in futures:
+                future.cancel()
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def run_dask(jobs, scheduler):
+    """Send the jobs to the Dask scheduler at ``scheduler``; yield results as they arrive."""
+    from distributed import Client, as_completed
+
+    with Client(scheduler, timeout="30s") as client:
+        futures = {}
+        for job in jobs:
+            key = f"grade-{job.assignment}-{job.student}-{job.content_hash[:12]}"
+            futures[client.submit(grade_in_worker, job, key=key, pure=False, retries=2)] = job
+        for future in as_completed(futures):
+            job = futures[future]
+            try:
+                yield job, future.result()
+            except Exception as error:      # e.g. every retry lost its worker
+                yield job, _failed(job, f"the Dask cluster could not grade it ({error})")
+
+
+def run_jobs(jobs, *, workers=None, scheduler=None, sandboxed=True):
+    """The executor chosen by the flags: Dask if ``scheduler``, serial if 1 worker, else local."""
+    if scheduler:
+        return run_dask(jobs, scheduler)
+    workers = workers or os.cpu_count() or 1
+    if workers <= 1:
+        return run_serial(jobs)
+    return run_local(jobs, workers, sandboxed)

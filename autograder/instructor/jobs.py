@@ -1,0 +1,110 @@
+"""A unit of grading work: one student's notebook for one assignment, as a picklable record.
+
+`GradingJob` carries everything a worker needs and nothing it must not have: the submitted
+notebook's text, the assignment's test cells as the instructor wrote them (read from the source
+notebook, never from the submission), the student's hidden-test seed and the limits. Standard
+library only, so that Dask workers and GPU machines without nbgrader can unpickle it.
+"""
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = ["TestCell", "GradingJob", "source_tests", "released_source", "student_seed",
+           "content_hash", "GRADER_VERSION"]
+
+# Bump when grading itself changes, so `grade` regrades notebooks graded by an older version.
+GRADER_VERSION = "2"
+
+
+@dataclass(frozen=True)
+class TestCell:
+    """One graded test cell of the source notebook: ``check("<exercise>", <function>[, hidden=True])``."""
+
+    grade_id: str
+    exercise: str            # e.g. "01_cross_correlation.corr2d"
+    function: str            # the name the learner defines, e.g. "corr2d"
+    hidden: bool
+    points: float
+    released: str            # the cell as learners receive it (hidden tests removed)
+
+
+@dataclass
+class GradingJob:
+    student: str
+    assignment: str
+    notebook: str                    # the submitted .ipynb, as text (may be invalid)
+    tests: tuple                     # TestCell, in notebook order
+    seed: int                        # hidden cases' seed for this student
+    content_hash: str
+    cell_timeout: float = 60.0       # seconds one learner cell may run
+    call_time_limit: float | None = None   # seconds one call may run (default: per exercise)
+    memory_limit: int = 4 << 30      # bytes of address space for a learner process
+    sandboxed: bool = True
+    devices: tuple | None = None     # default: CPU plus every CUDA device of the worker
+    options: dict = field(default_factory=dict)
+
+
+def _nbgrader(cell):
+    return cell.get("metadata", {}).get("nbgrader", {}) if isinstance(cell, dict) else {}
+
+
+def _source(cell):
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else str(source)
+
+
+_HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?^[ \t]*### END HIDDEN TESTS[ \t]*\n?",
+                     re.M | re.S)
+
+
+def released_source(source):
+    """A test cell's text as nbgrader releases it: the hidden-test block removed."""
+    return _HIDDEN.sub("", source)
+
+
+def _check_call(source):
+    """(exercise, function, hidden) of the ``check(...)`` call in a test cell's source."""
+    for node in ast.walk(ast.parse(source)):
+        if (isinstance(node, ast.Call) and getattr(node.func, "id", None) == "check"
+                and len(node.args) >= 2 and isinstance(node.args[0], ast.Constant)
+                and isinstance(node.args[1], ast.Name)):
+            hidden = any(k.arg == "hidden" and getattr(k.value, "value", False) is True
+                         for k in node.keywords)
+            return node.args[0].value, node.args[1].id, hidden
+    raise ValueError(f"no check(...) call in test cell:\n{source}")
+
+
+def source_tests(source_notebook):
+    """The `TestCell`s of an nbgrader source notebook (path or parsed dict), in order."""
+    notebook = source_notebook
+    if not isinstance(notebook, dict):
+        notebook = json.loads(Path(source_notebook).read_text())
+    tests = []
+    for cell in notebook["cells"]:
+        meta = _nbgrader(cell)
+        if cell.get("cell_type") == "code" and meta.get("grade") and not meta.get("solution"):
+            source = _source(cell)
+            exercise, function, hidden = _check_call(source)
+            tests.append(TestCell(meta["grade_id"], exercise, function, hidden,
+                                  float(meta.get("points", 0)), released_source(source)))
+    return tuple(tests)
+
+
+def student_seed(student_id, assignment_id, notebook_id, secret):
+    """A 31-bit seed from the student, the notebook and the course secret only."""
+    digest = hashlib.sha256(f"{secret}/{assignment_id}/{notebook_id}/{student_id}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") % 2**31
+
+
+def content_hash(notebook_bytes, tests, secret):
+    """What a grade depends on: the submission, the tests, the course secret, the grader version."""
+    digest = hashlib.sha256()
+    for part in (GRADER_VERSION.encode(), secret.encode(), notebook_bytes,
+                 json.dumps([t.__dict__ for t in tests], sort_keys=True).encode()):
+        digest.update(hashlib.sha256(part).digest())
+    return digest.hexdigest()

@@ -1,0 +1,272 @@
+"""Start and talk to sandboxed learner processes (the trusted side of `autograder.kernel`).
+
+A `Sandbox` is one warm zygote (`python -m autograder.kernel`) inside bubblewrap: its own
+user, PID, network, IPC and mount namespaces, no network at all, no capabilities, a read-only
+view of the Python installation, the virtual environment and the learner library only (not the
+repository, not `solutions/`, not the gradebook, not the instructor's home, not any submission),
+and a private writable /tmp. `Sandbox.spawn` forks a fresh, single-use `Learner` from it.
+
+Every read from a learner has a deadline; a learner that misses it is killed by the zygote and
+the caller gets `LearnerGone`. The sandbox's whole process tree dies with the worker
+(``--die-with-parent``) and when `Sandbox.close` is called.
+"""
+from __future__ import annotations
+
+import os
+import select
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from . import wire
+
+__all__ = ["Sandbox", "Learner", "LearnerGone", "SandboxUnavailable", "bwrap_command",
+           "NO_SANDBOX_WARNING"]
+
+LIBRARY = Path(__file__).resolve().parent          # the learner library: autograder/
+START_TIMEOUT = 120.0
+
+NO_SANDBOX_WARNING = (
+    "WARNING: --no-sandbox: learner code runs WITHOUT the operating-system sandbox. It can read "
+    "and write every file this user can (solutions/, the gradebook, other submissions) and use "
+    "the network. The grade is still decided outside the learner's process and the in-process "
+    "guards (seccomp, audit hook, disabled operators) still apply. Use it only to check one "
+    "trusted notebook on a machine without bubblewrap.")
+
+
+class SandboxUnavailable(RuntimeError):
+    """bubblewrap is missing or cannot create namespaces here."""
+
+
+class LearnerGone(Exception):
+    """The learner process missed its deadline (and was killed) or died; ``exit`` says how."""
+
+    def __init__(self, reason, exit=None, timed_out=False):
+        super().__init__(reason)
+        self.exit, self.timed_out = exit or {}, timed_out
+
+
+def bwrap_command(python=sys.executable, cuda=False):
+    """The bubblewrap command line that runs the zygote (see the module docstring)."""
+    bwrap = shutil.which("bwrap")
+    if bwrap is None:
+        raise SandboxUnavailable(
+            "bubblewrap is not installed, so learner notebooks cannot be sandboxed. Install it "
+            "(Debian/Ubuntu: apt-get install bubblewrap), or pass --no-sandbox to grade one "
+            "trusted notebook without the sandbox.")
+    prefixes = sorted({os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)})
+    command = [bwrap, "--unshare-all", "--unshare-user", "--uid", "65534", "--gid", "65534",
+               "--cap-drop", "ALL", "--die-with-parent", "--new-session",
+               "--hostname", "sandbox", "--ro-bind", "/usr", "/usr"]
+    for link in ("lib", "lib64", "bin", "sbin"):
+        if os.path.islink(f"/{link}"):
+            command += ["--symlink", os.readlink(f"/{link}"), f"/{link}"]
+        elif os.path.isdir(f"/{link}"):
+            command += ["--ro-bind", f"/{link}", f"/{link}"]
+    for prefix in prefixes:
+        if not prefix.startswith("/usr/"):
+            command += ["--ro-bind", prefix, prefix]
+    for path in (sys.prefix, os.path.dirname(os.path.realpath(python))):
+        if os.path.islink(path):
+            command += ["--symlink", os.readlink(path), path]
+    command += ["--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache",
+                "--ro-bind", str(LIBRARY), str(LIBRARY),
+                "--tmpfs", str(LIBRARY / "instructor"),
+                "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--tmpfs", "/dev/shm",
+                "--chdir", "/tmp", "--clearenv"]
+    if cuda:
+        for device in sorted(Path("/dev").glob("nvidia*")):
+            command += ["--dev-bind", str(device), str(device)]
+        command += ["--ro-bind-try", "/sys", "/sys", "--ro-bind-try", "/proc/driver/nvidia",
+                    "/proc/driver/nvidia"]
+    return command
+
+
+def _environment(control_fd, sandboxed):
+    env = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8", "OMP_NUM_THREADS": "1",
+           "MKL_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0",
+           "AUTOGRADER_CONTROL_FD": str(control_fd), "MPLBACKEND": "Agg",
+           "PYTHONPATH": str(LIBRARY.parent)}
+    for name in ("CUDA_VISIBLE_DEVICES", "AUTOGRADER_DEVICES", "LD_LIBRARY_PATH"):
+        if name in os.environ:
+            env[name] = os.environ[name]
+    if not sandboxed:
+        env = {**os.environ, **env, "HOME": os.environ.get("HOME", "/tmp")}
+    return env
+
+
+class Sandbox:
+    """A warm zygote, sandboxed unless ``sandboxed=False``; ready when the constructor returns."""
+
+    def __init__(self, sandboxed=True, cuda=False, start_timeout=START_TIMEOUT):
+        self.sandboxed, self.cuda = sandboxed, cuda
+        parent, child = socket.socketpair()
+        self.control = parent
+        self.reader = wire.FrameReader()
+        env = _environment(child.fileno(), sandboxed)
+        command = [sys.executable, "-m", "autograder.kernel"]
+        if sandboxed:
+            command = bwrap_command(cuda=cuda) + [
+                arg for name, value in env.items() for arg in ("--setenv", name, value)] + command
+        self.process = subprocess.Popen(
+            command, pass_fds=(child.fileno(),), stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
+            cwd="/tmp", start_new_session=True)
+        child.close()
+        try:
+            self.info = self._control_message(start_timeout)
+        except LearnerGone:
+            error = self.process.stderr.read().decode(errors="replace")[-2000:] \
+                if self.process.poll() is not None else ""
+            self.close()
+            raise SandboxUnavailable(f"the sandbox did not start: {error.strip() or 'no reply'}")
+
+    def _control_message(self, timeout):
+        deadline = time.monotonic() + timeout
+        while True:
+            frames = self.reader.frames()
+            if frames:
+                if len(frames) > 1:
+                    self.reader.buffer[:0] = b"".join(wire.encode(h) for h, _ in frames[1:])
+                return frames[0][0]
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self.control], [], [], left)[0]:
+                raise LearnerGone("the sandbox did not answer in time", timed_out=True)
+            data = self.control.recv(1 << 16)
+            if not data:
+                raise LearnerGone("the sandbox stopped")
+            self.reader.feed(data)
+
+    def alive(self):
+        return self.process.poll() is None
+
+    def spawn(self, options, timeout=60.0):
+        """A fresh learner process, confined with ``options`` (see `autograder.kernel`)."""
+        to_learner = os.pipe()
+        from_learner = os.pipe()
+        socket.send_fds(self.control, [wire.encode({"type": "spawn", "options": options})],
+                        [to_learner[0], from_learner[1]])
+        os.close(to_learner[0])
+        os.close(from_learner[1])
+        reply = self._control_message(timeout)
+        if reply.get("type") != "spawned":
+            raise LearnerGone(f"the sandbox refused to start a learner process: {reply}")
+        learner = Learner(self, to_learner[1], from_learner[0])
+        learner.expect({"ready"}, timeout)
+        return learner
+
+    def close(self):
+        if self.process.poll() is None:
+            try:
+                self.control.send(wire.encode({"type": "quit"}))
+            except OSError:
+                pass
+            try:
+                self.process.wait(2)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.control.close()
+        if self.process.stderr:
+            self.process.stderr.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class Learner:
+    """One learner process: send requests, read replies with deadlines, collect violations."""
+
+    def __init__(self, sandbox, to_fd, from_fd, devices=("cpu",)):
+        self.sandbox, self.to_fd, self.from_fd = sandbox, to_fd, from_fd
+        self.reader = wire.FrameReader(devices)
+        self.violations = []          # [(kind, message)] reported since the last take_violations
+        self.exit = None
+        self.internal_error = ""      # the learner library's own traceback, if it failed
+        os.set_blocking(to_fd, False)
+
+    def take_violations(self):
+        found, self.violations = self.violations, []
+        return found
+
+    def _write(self, data, deadline):
+        view = memoryview(data)
+        while view:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([], [self.to_fd], [], left)[1]:
+                self.kill()
+                raise LearnerGone("the learner process stopped reading", self.exit, True)
+            try:
+                view = view[os.write(self.to_fd, view[:1 << 16]):]
+            except BrokenPipeError:
+                raise LearnerGone("the learner process ended", self._ended()) from None
+
+    def request(self, header, expect, timeout, **values):
+        """Send one frame, return the reply frame whose type is in ``expect``."""
+        self._write(wire.encode(header, **values), time.monotonic() + timeout)
+        return self.expect(expect, timeout)
+
+    def expect(self, types, timeout):
+        deadline = time.monotonic() + timeout
+        while True:
+            for header, values in self.reader.frames():
+                if header.get("type") == "violation":
+                    self.violations.append((str(header.get("kind")), str(header.get("message"))))
+                elif header.get("type") in types:
+                    return header, values
+                elif header.get("type") == "internal_error":
+                    self.internal_error = str(header.get("trace", ""))[-4000:]
+                    raise LearnerGone("the learner process failed: "
+                                      + self.internal_error.strip().splitlines()[-1], self._ended())
+                else:
+                    raise LearnerGone(f"unexpected message {header.get('type')!r}", self.exit)
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self.from_fd], [], [], left)[0]:
+                self.kill()
+                raise LearnerGone("deadline passed", self.exit, timed_out=True)
+            data = os.read(self.from_fd, 1 << 20)
+            if not data:
+                raise LearnerGone("the learner process ended", self._ended())
+            self.reader.feed(data)
+
+    def _ended(self):
+        if self.exit is None:
+            try:
+                self.exit = self.sandbox._control_message(10)
+            except LearnerGone:
+                self.exit = {"type": "exited", "lost": True}
+        return self.exit
+
+    def kill(self):
+        if self.exit is None:
+            try:
+                self.sandbox.control.send(wire.encode({"type": "kill"}))
+            except OSError:
+                pass
+            self._ended()
+
+    def close(self):
+        """Ask the learner process to exit (kill it if it does not); release the pipes."""
+        if self.exit is None:
+            try:
+                self._write(wire.encode({"type": "exit"}), time.monotonic() + 2)
+                deadline = time.monotonic() + 5
+                while self.exit is None and time.monotonic() < deadline:
+                    if select.select([self.from_fd], [], [], 0.5)[0] and not os.read(
+                            self.from_fd, 1 << 20):
+                        self._ended()
+                if self.exit is None:
+                    self.kill()
+            except LearnerGone:
+                pass
+        for fd in (self.to_fd, self.from_fd):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
