@@ -1,63 +1,30 @@
 """The table of graded exercises, after PyTorch's ``op_db``: one `ExerciseInfo` per function.
 
-Each assignment module in `autograder.assignments` lists its exercises; this module collects them
-under keys ``"<assignment>.<function>"`` such as ``"01_cross_correlation.corr2d"``.
+Every module of `autograder.assignments` (one per assignment, found on disk: adding a chapter
+needs no list to be edited) defines ``EXERCISES``; this module collects them under keys
+``"<assignment>.<function>"`` such as ``"01_cross_correlation.corr2d"``.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable
+import importlib
+import pkgutil
 
-__all__ = ["ExerciseInfo", "exercise_db", "get_exercise"]
+from . import assignments as _assignments
+from .exercise_info import ExerciseInfo
+
+__all__ = ["ExerciseInfo", "exercise_db", "get_exercise", "assignment_modules"]
 
 
-@dataclass(frozen=True)
-class ExerciseInfo:
-    """Everything needed to check one learner function against its PyTorch reference.
-
-    Attributes:
-        assignment: the nbgrader assignment, e.g. ``"01_cross_correlation"``.
-        name: the function's name in the notebook, e.g. ``"corr2d"``.
-        parameters: the function's parameter names, used to print failing calls.
-        reference: computes the expected result from a sample's arguments (a tensor, an int, a
-            tuple of those, or `Raises` for arguments that must be rejected). It is built from
-            torch functions bound at import, before learner code runs.
-        reference_name: how the feedback names the reference, e.g. ``"F.conv2d"``.
-        sample_inputs: ``sample_inputs(draw, hidden)`` returns the list of `SampleInput` to try.
-        forbidden: regex of ATen operator names the learner may not call (see `autograder.guard`),
-            or None.
-        tensor_free: True for functions of plain ints (checked once, not per device).
-        time_limit: seconds one call may take before it is interrupted.
-        forbid_autograd: the learner computes gradients by hand; any use of autograd fails.
-        op_count_inputs: for exercises that must be vectorised, ``op_count_inputs(draw)``
-            returns a small and a large `SampleInput` of the same configuration; the function
-            must dispatch no more ATen operations on the large one than on the small one, up
-            to `checks.OP_COUNT_SLACK` (a loop over positions or batch elements dispatches at
-            least one more per iteration, so the large sample must add more iterations than
-            that slack along every axis a loop could run over).
-    """
-
-    assignment: str
-    name: str
-    parameters: tuple
-    reference: Callable
-    reference_name: str
-    sample_inputs: Callable
-    forbidden: str | None = None
-    tensor_free: bool = False
-    time_limit: float = 10.0
-    forbid_autograd: bool = False
-    op_count_inputs: Callable | None = None
-
-    @property
-    def key(self):
-        return f"{self.assignment}.{self.name}"
+def assignment_modules():
+    """The assignment modules present in `autograder.assignments`, by name."""
+    return [importlib.import_module(f"{_assignments.__name__}.{m.name}")
+            for m in sorted(pkgutil.iter_modules(_assignments.__path__), key=lambda m: m.name)
+            if not m.name.startswith("_")]
 
 
 def _collect():
-    from .assignments import ASSIGNMENT_MODULES
     table = {}
-    for module in ASSIGNMENT_MODULES:
+    for module in assignment_modules():
         for info in module.EXERCISES:
             if info.key in table:
                 raise RuntimeError(f"exercise {info.key} is defined twice")

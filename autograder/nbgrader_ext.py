@@ -13,6 +13,9 @@ notebook is graded.
 """
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Bool, Float, Unicode
@@ -28,12 +31,17 @@ def test_cell_outputs(outcome):
     if outcome.passed:
         return [NotebookNode(output_type="stream", name="stdout",
                              text=f"{outcome.title}: passed ({outcome.points:g} points)\n")]
-    return [NotebookNode(output_type="error", ename="CheckFailure", evalue=outcome.message,
-                         traceback=[f"CheckFailure: {outcome.message}"])]
+    return [_error("CheckFailure", outcome.message)]
 
 
 class TrustedGrading(NbGraderPreprocessor):
-    """Grade with the trusted grader instead of executing the notebook (see the module docstring)."""
+    """Grade with the trusted grader instead of executing the notebook (see the module docstring).
+
+    Runs after nbgrader's sanitising step, whose OverwriteCells has put the instructor's test
+    cells (hidden tests included, read from the gradebook) back in place of whatever the
+    submission holds: those are the tests graded. Every code grade cell ends with an output
+    written here, so SaveAutoGrades gives full points only to a test that passed.
+    """
 
     sandboxed = Bool(True, help="Run learner code inside bubblewrap.").tag(config=True)
     cell_timeout = Float(60.0, help="Seconds one learner cell may run.").tag(config=True)
@@ -46,40 +54,63 @@ class TrustedGrading(NbGraderPreprocessor):
         from .trusted import grade_job, worker_sandbox
 
         info = resources.get("nbgrader", {})
-        secret = self.secret or read_or_create_secret(_gradebook_folder(info))
+        student, assignment = info.get("student", ""), info.get("assignment", "")
+        notebook_id = info.get("notebook", "")
+        secret = self.secret or read_or_create_secret(
+            _gradebook_folder(info, self.config.get("CourseDirectory", {}).get("root")))
         tests = source_tests(nb)
         text = nbformat.writes(nb)
-        job = GradingJob(info.get("student", ""), info.get("assignment", ""), text, tests,
-                         student_seed(info.get("student", ""), info.get("assignment", ""),
-                                      info.get("notebook", ""), secret),
+        job = GradingJob(student, assignment, text, tests,
+                         student_seed(student, assignment, notebook_id, secret),
                          content_hash(text.encode(), tests, secret),
                          cell_timeout=self.cell_timeout, sandboxed=self.sandboxed)
         result = grade_job(job, worker_sandbox(self.sandboxed))
+        if result.status != "graded":
+            raise RuntimeError(f"{student}/{assignment}/{notebook_id} could not be graded: "
+                               f"{result.reason}")
         outcomes = {t.grade_id: t for t in result.tests}
         problems = {p.cell: p for p in result.cell_problems}
+        index = 0
         for cell in nb.cells:
             if cell.cell_type != "code":
                 continue
-            grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+            index += 1
+            meta = cell.metadata.get("nbgrader", {})
+            grade_id = meta.get("grade_id")
             if grade_id in outcomes:
                 cell.outputs = test_cell_outputs(outcomes[grade_id])
-            elif grade_id in problems:
-                problem = problems[grade_id]
-                cell.outputs = [NotebookNode(output_type="error", ename=problem.kind,
-                                             evalue=problem.message,
-                                             traceback=[f"{problem.kind}: {problem.message}"])]
+            elif meta.get("grade") and not meta.get("solution"):
+                # a grade cell the trusted grader did not grade never earns points by default
+                cell.outputs = [_error("NotGraded", "the trusted grader did not grade this cell")]
+            else:
+                problem = problems.get(grade_id or f"cell {index}")
+                if problem is not None:
+                    cell.outputs = [_error(problem.kind, problem.message)]
         resources.setdefault("autograder", {})["result"] = result
         return nb, resources
 
 
-def _gradebook_folder(info):
-    """The folder holding the course's gradebook (the course secret lives next to it)."""
-    from pathlib import Path
+def _error(ename, evalue):
+    return NotebookNode(output_type="error", ename=ename, evalue=evalue,
+                        traceback=[f"{ename}: {evalue}"])
 
-    url = info.get("db_url") or ""
-    if url.startswith("sqlite:///"):
-        return Path(url.removeprefix("sqlite:///")).parent
-    return Path.cwd()
+
+def _gradebook_folder(info, root=None):
+    """The folder holding the course's gradebook (the course secret lives next to it).
+
+    nbgrader's ``db_url`` (``sqlite:////abs/path/gradebook.db`` by default) names it; for a
+    gradebook that is not an SQLite file, the course root (nbgrader's default: the current folder).
+    """
+    from sqlalchemy.engine import make_url
+
+    try:
+        url = make_url(info.get("db_url") or "")
+    except Exception:           # not a database URL: fall back to the course root
+        url = None
+    if url is not None and url.drivername.startswith("sqlite") and url.database not in (
+            None, "", ":memory:"):
+        return Path(url.database).resolve().parent
+    return Path(root or os.getcwd()).resolve()
 
 
 class ConciseErrors(NbGraderPreprocessor):

@@ -12,8 +12,8 @@ from tests.browser import CHROMIUM, Browser, open_page
 from tests.conftest import REPO
 
 BUILD = REPO / "_build" / "html"
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None, reason="Chromium is not installed (.ci/run installs Debian's chromium)")
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(
+    CHROMIUM is None, reason="Chromium is not installed (.ci/run installs Debian's chromium)")]
 
 
 def _pages():

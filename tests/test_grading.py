@@ -1,21 +1,29 @@
 """The instructor's pipeline, end to end: `python -m autograder grade` on a class of submissions.
 
-One grading run (module fixture) covers a whole class: perfect and untouched notebooks, mutants
-and alternates, forbidden calls, tampering, hangs, crashes, broken files and edited tests. Each
-test then reads one student's row of nbgrader's CSV export, the summary, or the feedback.
+One grading run (module fixture, two local workers) covers a whole class: perfect and untouched
+notebooks, mutants and alternates of every assignment, forbidden calls, tampering, hangs,
+crashes, broken files and edited tests. Each test then reads one student's row of the grades
+CSV, the summary, the feedback or the report. Attacks on the sandbox itself are in
+test_adversarial.py; stock-nbgrader courses in test_nbgrader_course.py.
 """
 import hashlib
 import html
 import os
 import re
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
+from autograder.instructor.jobs import student_seed
+from autograder.instructor.record import read_csv
 from tests.conftest import (REPO, SOLUTIONS, filled_exercise, nbgrader_meta,
                             read_notebook, solution_sources, write_submission)
 from tests.implementations import load_all
+
+pytestmark = pytest.mark.slow
 
 MUTANTS, ALTERNATES = load_all()
 CH1, CH2 = "01_cross_correlation", "02_multichannel"
@@ -49,12 +57,11 @@ def _with(assignment, **replacements):
 
 
 def _class(root):
-    """Write the class's submissions under root; return {student: (assignment, expectation)}."""
+    """Write the class's submissions under root."""
     solution = solution_sources(CH1)
     # conv_output_size is the one function no other depends on: a wrong one costs 3 points.
     wrong = next(m for m in MUTANTS if m.exercise == f"{CH1}.conv_output_size").source()
     own_convolve2d = next(a for a in ALTERNATES if a.exercise == f"{CH1}.convolve2d").source()
-    students = {}
 
     def submit(student, assignment, notebook):
         write_submission(root, student, assignment, notebook)
@@ -69,7 +76,6 @@ def _class(root):
             submit(f"alternate_{i}", assignment,
                    filled_exercise(assignment, _implementations(ALTERNATES, assignment, i)))
     submit("source_notebook", CH1, read_notebook(SOLUTIONS / CH1 / f"{CH1}.ipynb"))
-
     submit("forbidden", CH1, _with(CH1, corr2d='''
 def corr2d(x, k):
     return torch.nn.functional.conv2d(x[None, None], k[None, None])[0, 0]
@@ -83,12 +89,11 @@ def corr2d(x, k):
         kh, kw = k.shape
         return torch.einsum("ijab,ab->ij", x.unfold(0, kh, 1).unfold(1, kw, 1), k)
 ''', convolve2d=own_convolve2d, corr2d_strided=CH1_STRIDED_OWN_HELPERS))
-    tamperings = {
+    tamperings = {   # tricks that fooled the checks when they ran inside the learner's kernel
         "tamper_allclose": "torch.allclose = lambda *args, **kwargs: True",
         "tamper_assert_close": "torch.testing.assert_close = lambda *args, **kwargs: None",
-        "tamper_library": ("try:\n    autograder.check = lambda *a, **k: None\nexcept Exception:\n"
-                           "    pass\nvars(autograder)['check'] = lambda *a, **k: None\n"
-                           "vars(autograder.checks)['check'] = lambda *a, **k: None\n"
+        "tamper_library": ("import sys, types\nfake = types.ModuleType('autograder')\n"
+                           "fake.check = lambda *a, **k: None\nsys.modules['autograder'] = fake\n"
                            "check = lambda *a, **k: None"),
         "tamper_exceptions": ("get_ipython().set_custom_exc((BaseException,), "
                               "lambda *args, **kwargs: None)\n"
@@ -116,6 +121,7 @@ def conv_output_size(i, k, s=1, p=0, d=1):
     submit("import_error", CH1, _with(CH1, conv_output_size="import no_such_module\n"
                                       + solution["conv_output_size"]))
     submit("invalid_json", CH1, '{"cells": [{"cell_type": "code", "source": ')
+    (root / "no_notebook" / CH1).mkdir(parents=True)
     deleted = _with(CH1, conv_output_size=wrong)
     deleted["cells"] = [c for c in deleted["cells"] if not nbgrader_meta(c).get("grade")]
     submit("deleted_tests", CH1, deleted)
@@ -124,12 +130,17 @@ def conv_output_size(i, k, s=1, p=0, d=1):
         if nbgrader_meta(cell).get("grade"):
             cell["source"] = "pass"
     submit("edited_tests", CH1, edited)
-    return students
 
 
 def _digest(root):
     return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def _grade_command(submitted, out, private, *extra):
+    return [sys.executable, "-m", "autograder", "grade", str(submitted), "--out", str(out),
+            "--gradebook", str(private / "gradebook.db"), "--timeout", "15",
+            "--call-time-limit", "3", "--workers", "2", *extra]
 
 
 @pytest.fixture(scope="module")
@@ -139,26 +150,30 @@ def graded(tmp_path_factory):
     _class(submitted)
     before = _digest(submitted)
     out = root / "out" / "grades.csv"
-    env_run = [sys.executable, "-m", "autograder", "grade", str(submitted), "--out", str(out),
-               "--gradebook", str(root / "private" / "gradebook.db"), "--timeout", "15"]
-    env = dict(os.environ, AUTOGRADER_TIME_LIMIT="3")
-    proc = subprocess.run(env_run, cwd=REPO, env=env, capture_output=True, text=True, timeout=1800)
-    from autograder.grading import read_grades
-    rows = read_grades(out) if out.exists() else []
-    scores = {(r["student_id"], r["assignment"]): r["score"] for r in rows}
-    maxima = {r["assignment"]: r["max_score"] for r in rows}
-    return {"proc": proc, "scores": scores, "maxima": maxima, "root": root, "out": out,
+    command = _grade_command(submitted, out, root / "private")
+    proc = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=1800)
+    rows = read_csv(out) if out.exists() else []
+    return {"proc": proc, "rows": {(r["student_id"], r["assignment"]): r for r in rows},
+            "root": root, "out": out, "command": command, "submitted": submitted,
             "unchanged": before == _digest(submitted), "summary": proc.stdout}
 
 
+def row(graded, student, assignment=CH1):
+    return graded["rows"][(student, assignment)]
+
+
 def score(graded, student, assignment=CH1):
-    return graded["scores"][(student, assignment)]
+    return row(graded, student, assignment)["score"]
 
 
-def test_the_command_exits_0_and_writes_the_export(graded):
+def maximum(graded, assignment):
+    return row(graded, "perfect", assignment)["max_score"]
+
+
+def test_the_command_exits_0_and_writes_the_grades(graded):
     assert graded["proc"].returncode == 0, graded["proc"].stderr[-3000:]
     header = graded["out"].read_text().splitlines()[0]
-    assert header.startswith("assignment,duedate,timestamp,student_id")
+    assert header == "assignment,student_id,status,score,max_score,reason,flags,seed"
 
 
 def test_submitted_files_are_not_modified(graded):
@@ -167,7 +182,7 @@ def test_submitted_files_are_not_modified(graded):
 
 @pytest.mark.parametrize("assignment", ALL)
 def test_solutions_get_full_marks(graded, assignment):
-    assert score(graded, "perfect", assignment) == graded["maxima"][assignment] > 0
+    assert score(graded, "perfect", assignment) == maximum(graded, assignment) > 0
 
 
 def test_the_source_notebook_itself_gets_full_marks(graded):
@@ -177,6 +192,7 @@ def test_the_source_notebook_itself_gets_full_marks(graded):
 @pytest.mark.parametrize("assignment", ALL)
 def test_untouched_exercises_get_zero(graded, assignment):
     assert score(graded, "untouched", assignment) == 0
+    assert row(graded, "untouched", assignment)["status"] == "graded"
 
 
 @pytest.mark.parametrize("assignment", ALL)
@@ -188,79 +204,123 @@ def test_mutants_lose_every_point_of_their_function(graded, assignment, index):
 @pytest.mark.parametrize("assignment", ALL)
 @pytest.mark.parametrize("index", range(2))
 def test_alternates_get_full_marks(graded, assignment, index):
-    assert score(graded, f"alternate_{index}", assignment) == graded["maxima"][assignment]
+    assert score(graded, f"alternate_{index}", assignment) == maximum(graded, assignment)
 
 
 @pytest.mark.parametrize("student", ["forbidden", "forbidden_swallowed"])
 def test_a_forbidden_call_costs_that_function_only(graded, student):
     assert score(graded, student) == FULL - 3
-    assert "forbidden operation aten.convolution" in _student_summary(graded, student)
+    assert re.search(r"forbidden operation aten\.conv", _student_summary(graded, student))
+    assert "forbidden" in row(graded, student)["flags"]
 
 
 @pytest.mark.parametrize("student", ["tamper_allclose", "tamper_assert_close", "tamper_library",
                                      "tamper_exceptions"])
-def test_tampering_does_not_fool_the_grader(graded, student):
-    """Each notebook has a wrong conv_output_size plus a trick; its tests still fail."""
-    assert score(graded, student) <= FULL - 3
-
-
-def test_replacing_torch_functions_is_reported(graded):
-    assert "torch.allclose" in _student_summary(graded, "tamper_allclose")
-    assert "torch.testing.assert_close" in _student_summary(graded, "tamper_assert_close")
+def test_tampering_with_the_checks_changes_nothing(graded, student):
+    """Each notebook has a wrong conv_output_size plus a trick; the verdict is made elsewhere."""
+    assert score(graded, student) == FULL - 3
 
 
 def test_an_endless_cell_costs_only_what_depends_on_it(graded):
     """pad2d's cell never ends (it even swallows the interrupt): pad2d and corr2d_strided (which
     uses pad2d) lose their points, everything else is graded."""
     assert score(graded, "endless_cell") == FULL - 6
-    assert "GradingTimeout" in _student_summary(graded, "endless_cell")
+    assert "ran longer than 15 s" in _student_summary(graded, "endless_cell")
+    assert "timeout" in row(graded, "endless_cell")["flags"]
 
 
 def test_an_endless_function_costs_only_its_tests(graded):
     assert score(graded, "endless_function") == FULL - 3
+    assert "did not return within 3 s" in _student_summary(graded, "endless_function")
+    assert "timeout" in row(graded, "endless_function")["flags"]
 
 
-def test_a_kernel_crash_costs_only_what_depends_on_it(graded):
-    """os._exit in convolve2d's cell: the kernel is restarted and later cells are graded."""
+def test_a_process_crash_costs_only_what_depends_on_it(graded):
+    """os._exit in convolve2d's cell: a new process runs the other cells and grading goes on."""
     assert score(graded, "crash") == FULL - 3
-    assert "KernelDied" in _student_summary(graded, "crash")
+    assert "crash" in row(graded, "crash")["flags"]
 
 
 def test_an_import_error_costs_only_that_cell(graded):
     assert score(graded, "import_error") == FULL - 3
+    assert "ModuleNotFoundError" in _student_summary(graded, "import_error")
 
 
-def test_an_invalid_notebook_gets_zero_and_is_reported(graded):
-    assert score(graded, "invalid_json") == 0
-    assert "not a valid notebook" in _student_summary(graded, "invalid_json")
+def test_an_invalid_notebook_is_reported_not_scored_zero(graded):
+    record = row(graded, "invalid_json")
+    assert record["status"] == "could not be graded" and record["score"] is None
+    assert "not valid JSON" in record["reason"]
+
+
+def test_a_missing_notebook_is_reported(graded):
+    record = row(graded, "no_notebook")
+    assert record["status"] == "could not be graded"
+    assert "no notebook 01_cross_correlation.ipynb" in record["reason"]
+
+
+def test_students_without_a_submission_are_listed_as_not_submitted(graded):
+    """The class table covers this run's students and assignments, not other runs' leftovers."""
+    record = row(graded, "forbidden", CH2)
+    assert record["status"] == "not submitted" and record["score"] is None
+    students = {s for s, _ in graded["rows"]}
+    assignments = {a for _, a in graded["rows"]}
+    assert students == {p.name for p in graded["submitted"].iterdir()}
+    assert assignments == set(ALL)
+    assert len(graded["rows"]) == len(students) * len(assignments)
 
 
 @pytest.mark.parametrize("student", ["deleted_tests", "edited_tests"])
-def test_deleted_or_edited_tests_are_restored(graded, student):
-    """Only conv_output_size is wrong; the restored tests grade everything else as usual."""
+def test_deleted_or_edited_tests_change_nothing_and_are_flagged(graded, student):
+    """Only conv_output_size is wrong; the instructor's tests grade everything as usual."""
     assert score(graded, student) == FULL - 3
+    assert "tampered" in row(graded, student)["flags"]
+    assert "test cells changed" in _student_summary(graded, student)
 
 
-def test_everyone_is_graded(graded):
-    students = {s for s, _ in graded["scores"]}
-    assert {"perfect", "invalid_json", "crash", "endless_cell"} <= students
-
-
-def test_feedback_shows_failures_and_seeds_but_not_hidden_tests(graded):
+def test_feedback_names_tests_and_shows_failures_but_not_hidden_tests(graded):
     feedback = graded["root"] / "out" / "feedback"
     page = (feedback / "mutant_0" / CH1 / f"{CH1}.html").read_text()
     text = html.unescape(re.sub(r"<[^>]+>", "", page))
     assert "failed case" in text and "hidden, seed" in text
-    assert "conv_output_size, hidden=True" not in text and "BEGIN HIDDEN TESTS" not in text
+    assert "corr2d: hidden cases" in text and "Test cell" not in text
+    assert f'check("{CH1}.conv_output_size", conv_output_size, hidden=True)' not in text
+    assert "BEGIN HIDDEN TESTS" not in text
+    assert "<math" in page and "$$" not in text
     assert (feedback / "perfect" / CH2 / f"{CH2}.html").is_file()
 
 
-def test_hidden_seeds_differ_between_students(graded):
-    seeds = set()
+def test_the_report_is_written_next_to_the_grades(graded):
+    page = (graded["out"].parent / "grading-report.html").read_text()
+    assert "data:image/png;base64" in page
+    for student in ("endless_cell", "edited_tests", "forbidden"):
+        assert student in page
+
+
+def test_hidden_seeds_come_from_the_course_secret(graded):
+    """Seeds differ between students, and nobody without the secret can compute them."""
+    secret_file = graded["root"] / "private" / "course-secret"
+    assert oct(secret_file.stat().st_mode & 0o777) == "0o600"
+    secret = secret_file.read_text().strip()
+    assert len(secret) >= 32
+    seeds = {}
     for student in ("mutant_0", "mutant_1"):
-        text = _student_summary(graded, student)
-        seeds.add(text.split("hidden, seed ")[1].split(",")[0])
-    assert len(seeds) == 2
+        seeds[student] = int(row(graded, student)["seed"])
+        assert seeds[student] == student_seed(student, CH1, CH1, secret)
+        assert seeds[student] != student_seed(student, CH1, CH1, "")
+    assert len(set(seeds.values())) == 2
+
+
+def test_a_second_run_grades_only_what_changed(graded, tmp_path):
+    """Unchanged notebooks are not regraded; a changed one is; the CSV stays the same otherwise."""
+    write_submission(graded["submitted"], "mutant_0", CH1, filled_exercise(CH1, solution_sources(CH1)))
+    before = {k: v for k, v in graded["rows"].items() if k != ("mutant_0", CH1)}
+    proc = subprocess.run(graded["command"], cwd=REPO, capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert re.search(r"^1 notebook\(s\) graded in .*, \d+ unchanged", proc.stdout, re.M)
+    after = {(r["student_id"], r["assignment"]): r for r in read_csv(graded["out"])}
+    assert after[("mutant_0", CH1)]["score"] == FULL
+    assert {k: v for k, v in after.items() if k != ("mutant_0", CH1)} == before
 
 
 def _student_summary(graded, student, assignment=CH1):
@@ -269,10 +329,55 @@ def _student_summary(graded, student, assignment=CH1):
                  if line.strip().startswith(f"{assignment}  {student}:"))
     block = [lines[start]]
     for line in lines[start + 1:]:
-        if not line.startswith("      - "):
+        if not line.startswith("      "):
             break
         block.append(line)
     return "\n".join(block)
+
+
+def test_an_interrupted_run_keeps_its_grades(tmp_path):
+    """Ctrl-C mid-run: the grades made so far are kept, and the next run grades only the rest."""
+    submitted = tmp_path / "submitted"
+    for i in range(8):
+        write_submission(submitted, f"s{i}", CH1, filled_exercise(CH1, solution_sources(CH1)))
+    out = tmp_path / "out" / "grades.csv"
+    command = _grade_command(submitted, out, tmp_path / "private")
+    proc = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    feedback = tmp_path / "out" / "feedback"
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and len(list(feedback.glob("*/*/*.html"))) < 2:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    stdout, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 130
+    done = [r for r in read_csv(out) if r["status"] == "graded"]
+    assert 2 <= len(done) < 8 and all(r["score"] == FULL for r in done)
+    again = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0
+    assert f"{8 - len(done)} notebook(s) graded" in again.stdout
+    assert [r["score"] for r in read_csv(out)] == [FULL] * 8
+
+
+def test_grading_refuses_to_run_without_bubblewrap(tmp_path):
+    write_submission(tmp_path / "submitted", "s", CH1, filled_exercise(CH1, {}))
+    env = dict(os.environ, PATH=os.path.dirname(sys.executable))
+    proc = subprocess.run(_grade_command(tmp_path / "submitted", tmp_path / "g.csv",
+                                         tmp_path / "private"), cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert "bubblewrap is not installed" in proc.stderr and "--no-sandbox" in proc.stderr
+    assert not (tmp_path / "g.csv").exists()
+
+
+def test_no_sandbox_says_what_it_gives_up(tmp_path):
+    write_submission(tmp_path / "submitted", "s", CH1, filled_exercise(CH1, solution_sources(CH1)))
+    proc = subprocess.run(_grade_command(tmp_path / "submitted", tmp_path / "g.csv",
+                                         tmp_path / "private", "--no-sandbox", "--workers", "1"),
+                          cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "WITHOUT the operating-system sandbox" in proc.stderr
+    assert read_csv(tmp_path / "g.csv")[0]["score"] == FULL
 
 
 def test_validate_fails_loudly_on_an_unfinished_notebook(tmp_path):

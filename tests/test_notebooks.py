@@ -16,6 +16,7 @@ def _comparable(notebook):
     return {"cells": cells, "kernelspec": notebook["metadata"].get("kernelspec")}
 
 
+@pytest.mark.slow
 def test_exercises_are_generated_from_solutions(tmp_path, assignments):
     """Fails when someone edits exercises/ by hand or forgets `python -m autograder release`."""
     release(tmp_path)

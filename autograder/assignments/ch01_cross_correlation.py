@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from ..compare import Raises
-from ..exercise_db import ExerciseInfo
+from ..exercise_info import ExerciseInfo
 from ..guard import CONVOLUTION, PADDING
 from ..samples import SampleInput, pair
 

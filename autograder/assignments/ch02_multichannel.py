@@ -7,7 +7,7 @@ all-negative inputs for max pooling with padding (so zero padding instead of -in
 import torch
 import torch.nn.functional as F
 
-from ..exercise_db import ExerciseInfo
+from ..exercise_info import ExerciseInfo
 from ..guard import CONVOLUTION, POOLING
 from ..samples import SampleInput, pair
 

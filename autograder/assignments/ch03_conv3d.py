@@ -5,7 +5,7 @@ do not divide, bias present and absent, and C_in != C_out.
 """
 import torch.nn.functional as F
 
-from ..exercise_db import ExerciseInfo
+from ..exercise_info import ExerciseInfo
 from ..guard import CONVOLUTION
 from ..samples import SampleInput, pair
 

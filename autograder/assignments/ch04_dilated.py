@@ -7,7 +7,7 @@ non-zero gradient is counted.
 import torch
 import torch.nn.functional as F
 
-from ..exercise_db import ExerciseInfo
+from ..exercise_info import ExerciseInfo
 from ..guard import CONVOLUTION
 from ..samples import SampleInput, pair
 

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 
 from ..compare import Satisfies, assert_layout, assert_matches
 from ..errors import CheckFailure
-from ..exercise_db import ExerciseInfo
+from ..exercise_info import ExerciseInfo
 from ..guard import CONVOLUTION
 from ..samples import SampleInput, pair
 

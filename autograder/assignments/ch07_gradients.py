@@ -8,7 +8,7 @@ autograd. Part B is graded against torch.autograd run on a float64 copy, which i
 import torch
 import torch.nn.functional as F
 
-from ..exercise_db import ExerciseInfo
+from ..exercise_info import ExerciseInfo
 from ..guard import CONVOLUTION
 from ..samples import SampleInput, pair
 

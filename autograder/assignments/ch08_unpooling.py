@@ -7,7 +7,7 @@ the guards), so every case is a pair (pooled values, switches) that pooling real
 import torch
 import torch.nn.functional as F
 
-from ..exercise_db import ExerciseInfo
+from ..exercise_info import ExerciseInfo
 from ..guard import POOLING, UNPOOLING
 from ..samples import SampleInput, pair
 

@@ -8,7 +8,7 @@ fails that check; a loop over the kh*kw kernel taps does not, since its length i
 import torch
 import torch.nn.functional as F
 
-from ..exercise_db import ExerciseInfo
+from ..exercise_info import ExerciseInfo
 from ..guard import CONVOLUTION, UNFOLD
 from ..samples import SampleInput, pair
 

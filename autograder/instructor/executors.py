@@ -74,20 +74,39 @@ def run_local(jobs, workers, sandboxed=True):
 
 
 def run_dask(jobs, scheduler):
-    """Send the jobs to the Dask scheduler at ``scheduler``; yield results as they arrive."""
-    from distributed import Client, as_completed
+    """Send the jobs to the Dask scheduler at ``scheduler``; yield results as they arrive.
 
-    with Client(scheduler, timeout="30s") as client:
+    A job whose worker dies is rerun on another worker (the scheduler does this; after
+    ``distributed.scheduler.allowed-failures`` deaths it gives up with `KilledWorker`, like the
+    local pool's three tries). A job the cluster could not run for any other reason (the
+    scheduler lost, a worker that cannot import the grader) comes back as "could not be graded"
+    without a content hash, so that the next run grades it instead of keeping that row.
+    """
+    import uuid
+
+    from distributed import Client, as_completed
+    from distributed.scheduler import KilledWorker
+
+    run = uuid.uuid4().hex[:8]     # keys of this run only: never a result of another run's job
+    with Client(scheduler, timeout="30s", set_as_default=False) as client:
         futures = {}
         for job in jobs:
-            key = f"grade-{job.assignment}-{job.student}-{job.content_hash[:12]}"
+            key = f"grade-{job.assignment}-{job.student}-{job.content_hash[:12]}-{run}"
             futures[client.submit(grade_in_worker, job, key=key, pure=False, retries=2)] = job
         for future in as_completed(futures):
-            job = futures[future]
+            job = futures.pop(future)
             try:
-                yield job, future.result()
-            except Exception as error:      # e.g. every retry lost its worker
-                yield job, _failed(job, f"the Dask cluster could not grade it ({error})")
+                result = future.result()
+            except KilledWorker:
+                result = _failed(job, "Dask workers died while grading it, "
+                                      "every time it was tried")
+            except Exception as error:      # the cluster's failure, not the notebook's
+                result = _failed(job, f"the Dask cluster could not grade it "
+                                      f"({type(error).__name__}: {error}); run the command "
+                                      "again to grade it")
+                result.content_hash = ""
+            future.release()
+            yield job, result
 
 
 def run_jobs(jobs, *, workers=None, scheduler=None, sandboxed=True):

@@ -75,23 +75,19 @@ class Recorder:
         self._notebook_names[assignment] = assignment
 
     def _generate(self, assignment):
-        """nbgrader's generate_assignment, in this process (records cells in the gradebook)."""
-        from nbgrader.apps import NbGraderAPI
-        from nbgrader.coursedir import CourseDirectory
-        from traitlets.config import Config
+        """Record the source notebook's cells in the gradebook, as generate_assignment does."""
+        import nbformat
+        from nbgrader.preprocessors import ComputeChecksums, SaveCells
 
-        from ..nbgrader_config import configure
-
+        gb = self.gradebook()
+        gb.update_or_create_assignment(assignment)
+        gb.db.commit()
         self.close_gradebook()
-        config = Config()
-        configure(config, root=self.course.root, gradebook=self.course.gradebook,
-                  source=self.course.source)
-        config.Application.log_level = "WARNING"
-        api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
-        outcome = api.generate_assignment(assignment, force=True)
-        if not outcome.get("success"):
-            raise RuntimeError(f"nbgrader could not record {assignment} in the gradebook:\n"
-                               f"{outcome.get('error') or outcome.get('log')}")
+        notebook = nbformat.read(self.course.source_notebook(assignment), as_version=4)
+        resources = {"nbgrader": {"notebook": assignment, "assignment": assignment,
+                                  "db_url": f"sqlite:///{self.course.gradebook}"}}
+        notebook, resources = ComputeChecksums().preprocess(notebook, resources)
+        SaveCells().preprocess(notebook, resources)
 
     def close_gradebook(self):
         if self._gradebook is not None:
