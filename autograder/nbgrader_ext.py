@@ -58,7 +58,13 @@ class TrustedGrading(NbGraderPreprocessor):
         notebook_id = info.get("notebook", "")
         secret = self.secret or read_or_create_secret(
             _gradebook_folder(info, self.config.get("CourseDirectory", {}).get("root")))
-        tests = source_tests(nb)
+        try:
+            tests = source_tests(nb)
+        except ValueError as error:
+            raise ValueError(f"{assignment}/{notebook_id}: trusted grading (use_trusted_grading "
+                             "in nbgrader_config.py) grades only test cells that call "
+                             "check(\"<exercise>\", <function>): "
+                             f"{str(error).splitlines()[0]}") from None
         text = nbformat.writes(nb)
         job = GradingJob(student, assignment, text, tests,
                          student_seed(student, assignment, notebook_id, secret),

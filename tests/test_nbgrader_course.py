@@ -16,6 +16,7 @@ import html
 import os
 import re
 import shutil
+import signal
 import stat
 import subprocess
 import sys
@@ -52,13 +53,14 @@ def _parallel(*commands, timeout=400):
         for args, cwd in commands:
             out, err = tempfile.TemporaryFile("w+"), tempfile.TemporaryFile("w+")
             started.append((args, out, err, subprocess.Popen(
-                [str(a) for a in args], cwd=cwd, env=_env(), text=True, stdout=out, stderr=err)))
+                [str(a) for a in args], cwd=cwd, env=_env(), text=True, stdout=out, stderr=err,
+                start_new_session=True)))
         for _, _, _, proc in started:
             proc.wait(timeout=timeout)
     finally:
         for _, _, _, proc in started:
-            if proc.poll() is None:
-                proc.kill()
+            if proc.poll() is None:         # timed out or interrupted: its workers go too
+                os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
     done = []
     for args, out, err, proc in started:
