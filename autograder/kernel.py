@@ -285,71 +285,94 @@ def _wipe_scratch():
                         pass
 
 
-def _reply(control, message):
-    wire.send(control.fileno(), message)
+class _Control:
+    """The zygote's end of the control socket: frames in order, with the fds sent alongside."""
+
+    def __init__(self, fd):
+        self.socket = socket.socket(fileno=fd)
+        self.reader = wire.FrameReader()
+        self.fds = []
+        self.frames = []
+
+    def reply(self, message):
+        wire.send(self.socket.fileno(), message)
+
+    def fill(self):
+        """Read what has arrived (blocking until something has); False at end of input."""
+        try:
+            data, fds, _, _ = socket.recv_fds(self.socket, 1 << 16, 8)
+        except OSError:
+            return False
+        self.fds += fds
+        if not data:
+            return False
+        self.reader.feed(data)
+        self.frames += [header for header, _ in self.reader.frames()]
+        return True
+
+    def next(self):
+        while not self.frames:
+            if not self.fill():
+                return None
+        return self.frames.pop(0)
 
 
 def main():
-    """The zygote: fork learner processes on request (control socket on fd 3), one at a time."""
-    control = socket.socket(fileno=int(os.environ.get("AUTOGRADER_CONTROL_FD", "3")))
+    """The zygote: fork learner processes on request (control socket on fd 3), one at a time.
+
+    Requests: ``spawn`` (with the learner's two pipe ends passed as fds) and, while a learner
+    runs, ``kill``; ``quit`` or the end of input stops the zygote. It never touches CUDA, so that
+    the learner processes it forks can.
+    """
+    control = _Control(int(os.environ.get("AUTOGRADER_CONTROL_FD", "3")))
     torch.set_num_threads(int(os.environ.get("AUTOGRADER_THREADS", "1")))
     try:
         import ctypes
         ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)          # PR_SET_DUMPABLE 0: no /proc/<pid>/mem
     except Exception:
         pass
-    _reply(control, {"type": "ready", "ipython": InteractiveShell is not None,
-                     "cuda": torch.cuda.device_count()})
+    control.reply({"type": "ready", "ipython": InteractiveShell is not None})
     while True:
-        try:
-            message, fds, _, _ = socket.recv_fds(control, 1 << 16, 2)
-        except OSError:
+        header = control.next()
+        if header is None or header.get("type") == "quit":
             return
-        if not message:
-            return
-        header, _ = wire.decode(*_split(message))
-        if header.get("type") != "spawn" or len(fds) != 2:
-            for fd in fds:
-                os.close(fd)
-            if header.get("type") == "quit":
-                return
-            continue
+        if header.get("type") != "spawn" or len(control.fds) < 2:
+            continue                                   # e.g. a kill that came too late
+        fds, control.fds = control.fds[:2], control.fds[2:]
         pid = os.fork()
         if pid == 0:
-            control.close()
+            control.socket.close()
             _learner_main(fds[0], fds[1], header.get("options", {}))
         for fd in fds:
             os.close(fd)
-        _reply(control, {"type": "spawned", "pid": pid})
+        control.reply({"type": "spawned", "pid": pid})
         _supervise(control, pid)
         _wipe_scratch()
 
 
-def _split(message):
-    head_len, body_len = wire._HEAD.unpack_from(message)
-    start = wire._HEAD.size
-    return message[start:start + head_len], message[start + head_len:start + head_len + body_len]
-
-
 def _supervise(control, pid):
-    """Wait for the learner process to end, or kill it when the grader sends anything; report how."""
+    """Wait for the learner process to end, or kill it when the grader says so; report how."""
     pidfd = os.pidfd_open(pid)
     killed = False
     try:
         while True:
-            ready, _, _ = select.select([control, pidfd], [], [])
+            if any(frame.get("type") == "kill" for frame in control.frames):
+                control.frames = [f for f in control.frames if f.get("type") != "kill"]
+                os.kill(pid, signal.SIGKILL)
+                killed = True
+            ready, _, _ = select.select([control.socket, pidfd], [], [])
             if pidfd in ready:
                 break
-            control.recv(1 << 16)            # any message (or EOF) here means: stop it now
-            os.kill(pid, signal.SIGKILL)
-            killed = True
+            if not control.fill():                     # the grader is gone: stop the learner
+                os.kill(pid, signal.SIGKILL)
+                killed = True
     finally:
         os.close(pidfd)
     _, status, usage = os.wait4(pid, 0)
-    _reply(control, {"type": "exited", "killed": killed,
-                     "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else 0,
-                     "status": os.WEXITSTATUS(status) if os.WIFEXITED(status) else -1,
-                     "maxrss_kib": usage.ru_maxrss})
+    control.reply({"type": "exited", "killed": killed,
+                   "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else 0,
+                   "status": os.WEXITSTATUS(status) if os.WIFEXITED(status) else -1,
+                   "maxrss_kib": usage.ru_maxrss})
 
 
 if __name__ == "__main__":

@@ -88,7 +88,7 @@ def run_dask(jobs, scheduler):
     from distributed.scheduler import KilledWorker
 
     run = uuid.uuid4().hex[:8]     # keys of this run only: never a result of another run's job
-    with Client(scheduler, timeout="30s", set_as_default=False) as client:
+    with Client(scheduler, timeout="30s") as client:
         futures = {}
         for job in jobs:
             key = f"grade-{job.assignment}-{job.student}-{job.content_hash[:12]}-{run}"
