@@ -36,6 +36,7 @@ import sys
 import threading
 import traceback
 
+import _posixsubprocess
 import torch
 
 from . import seccomp, wire
@@ -52,7 +53,11 @@ except ImportError:      # a GPU machine with torch and pytest only
 
 __all__ = ["main", "LearnerProcess", "SCRATCH_ROOT"]
 
-SCRATCH_ROOT = "/tmp/learner"
+# The learner's writable folder: a size-capped tmpfs in the sandbox (the rest of the sandbox's
+# file system is read-only), emptied after every learner process. Without the sandbox
+# (--no-sandbox) the launcher gives each zygote a private folder instead.
+SCRATCH_ROOT = os.environ.get("AUTOGRADER_SCRATCH", "/tmp/learner")
+SANDBOXED = os.environ.get("AUTOGRADER_SANDBOXED") == "1"
 CELL_PREFIX = "<ipython-input-"
 _REFUSED_EVENTS = {
     "os.fork": "start a process", "os.forkpty": "start a process", "os.exec": "start a program",
@@ -158,18 +163,23 @@ class LearnerProcess:
                 self.violation("forbidden", message)
                 raise ForbiddenOpError(message)
             disable_ops(pattern, on_call)
-        if InteractiveShell is not None:
-            self.shell = InteractiveShell.instance()
-            self.shell.showtraceback = lambda *args, **kwargs: None
-            self.shell.showsyntaxerror = lambda *args, **kwargs: None
-            self.namespace = self.shell.user_ns
         if seccomp.supported():
             seccomp.install(allow_threads=bool(options.get("cuda")))
         sys.addaudithook(self._audit)
         threading.Thread.start = self._refuse_thread
+        _posixsubprocess.fork_exec = self._refuse_process
+        # one intra-op thread: more would need new threads, which the filter refuses
+        torch.set_num_threads = torch.set_num_interop_threads = lambda n: None
+        if InteractiveShell is not None and InteractiveShell.initialized():
+            self.shell = InteractiveShell.instance()      # made by the zygote, no learner state
+            self.namespace = self.shell.user_ns
+        sys.path[:] = [p for p in sys.path if p and not p.startswith((SCRATCH_ROOT, "/tmp"))]
 
     def _refuse_thread(self, *args, **kwargs):
         self._audit("_thread.start_new_thread", ())
+
+    def _refuse_process(self, *args, **kwargs):
+        self._audit("subprocess.Popen", ())
 
     def _audit(self, event, args):
         what = _REFUSED_EVENTS.get(event)
@@ -272,7 +282,7 @@ def _learner_main(reader, writer, options):
 
 
 def _wipe_scratch():
-    for root in (SCRATCH_ROOT, "/dev/shm"):
+    for root in (SCRATCH_ROOT, "/dev/shm") if SANDBOXED else (SCRATCH_ROOT,):
         if os.path.isdir(root):
             for entry in os.listdir(root):
                 path = os.path.join(root, entry)
@@ -325,7 +335,15 @@ def main():
     the learner processes it forks can.
     """
     control = _Control(int(os.environ.get("AUTOGRADER_CONTROL_FD", "3")))
-    torch.set_num_threads(int(os.environ.get("AUTOGRADER_THREADS", "1")))
+    torch.set_num_threads(1)
+    sys.path[:] = [p for p in sys.path if p and not p.startswith((SCRATCH_ROOT, "/tmp"))]
+    if InteractiveShell is not None:                   # everything a shell imports, imported now
+        __import__("sqlite3")
+        shell = InteractiveShell.instance()
+        shell.history_manager.enabled = False
+        shell.showtraceback = lambda *args, **kwargs: None
+        shell.showsyntaxerror = lambda *args, **kwargs: None
+        shell.run_cell("1", store_history=False)
     try:
         import ctypes
         ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)          # PR_SET_DUMPABLE 0: no /proc/<pid>/mem

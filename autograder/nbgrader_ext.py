@@ -21,7 +21,8 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Bool, Float, Unicode
 
 from .instructor.course import read_or_create_secret
-from .instructor.jobs import GradingJob, content_hash, source_tests, student_seed
+from .instructor.jobs import (GradingJob, content_hash, learner_code_digest, source_tests,
+                              student_seed)
 
 __all__ = ["TrustedGrading", "ConciseErrors", "test_cell_outputs"]
 
@@ -67,7 +68,8 @@ class TrustedGrading(NbGraderPreprocessor):
                              f"{str(error).splitlines()[0]}") from None
         text = nbformat.writes(nb)
         job = GradingJob(student, assignment, text, tests,
-                         student_seed(student, assignment, notebook_id, secret),
+                         student_seed(student, assignment, notebook_id, secret,
+                                      learner_code_digest(text)),
                          content_hash(text.encode(), tests, secret),
                          cell_timeout=self.cell_timeout, sandboxed=self.sandboxed)
         result = grade_job(job, worker_sandbox(self.sandboxed))

@@ -18,6 +18,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -28,11 +29,13 @@ __all__ = ["Sandbox", "Learner", "LearnerGone", "SandboxUnavailable", "bwrap_com
 
 LIBRARY = Path(__file__).resolve().parent          # the learner library: autograder/
 START_TIMEOUT = 120.0
+SCRATCH_BYTES = 256 << 20     # each writable folder (/tmp/learner, /dev/shm): memory, so capped
 
 NO_SANDBOX_WARNING = (
     "WARNING: --no-sandbox: learner code runs WITHOUT the operating-system sandbox. It can read "
     "and write every file this user can (solutions/, the gradebook, other submissions) and use "
-    "the network. The grade is still decided outside the learner's process and the in-process "
+    "the network, and plant files that later learner processes import. The grade is still "
+    "decided outside the learner's process and the in-process "
     "guards (seccomp, audit hook, disabled operators) still apply. Use it only to check one "
     "trusted notebook on a machine without bubblewrap.")
 
@@ -75,8 +78,11 @@ def bwrap_command(python=sys.executable, cuda=False):
     command += ["--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache",
                 "--ro-bind", str(LIBRARY), str(LIBRARY),
                 "--tmpfs", str(LIBRARY / "instructor"),
-                "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--tmpfs", "/dev/shm",
-                "--chdir", "/tmp", "--clearenv"]
+                "--proc", "/proc", "--dev", "/dev",
+                "--size", str(SCRATCH_BYTES), "--tmpfs", "/dev/shm",
+                "--tmpfs", "/tmp", "--size", str(SCRATCH_BYTES), "--tmpfs", "/tmp/learner",
+                "--remount-ro", "/tmp", "--remount-ro", "/", "--chdir", "/tmp/learner",
+                "--clearenv"]
     if cuda:
         for device in sorted(Path("/dev").glob("nvidia*")):
             command += ["--dev-bind", str(device), str(device)]
@@ -85,8 +91,9 @@ def bwrap_command(python=sys.executable, cuda=False):
     return command
 
 
-def _environment(control_fd, sandboxed):
+def _environment(control_fd, sandboxed, scratch):
     env = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8", "OMP_NUM_THREADS": "1",
+           "AUTOGRADER_SANDBOXED": "1" if sandboxed else "0", "AUTOGRADER_SCRATCH": scratch,
            "MKL_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0",
            "AUTOGRADER_CONTROL_FD": str(control_fd), "MPLBACKEND": "Agg",
            "PYTHONPATH": str(LIBRARY.parent)}
@@ -106,8 +113,9 @@ class Sandbox:
         parent, child = socket.socketpair()
         self.control = parent
         self.reader = wire.FrameReader()
-        env = _environment(child.fileno(), sandboxed)
-        command = [sys.executable, "-m", "autograder.kernel"]
+        self.scratch = None if sandboxed else tempfile.mkdtemp(prefix="autograder-learner-")
+        env = _environment(child.fileno(), sandboxed, self.scratch or "/tmp/learner")
+        command = [sys.executable, "-P", "-m", "autograder.kernel"]   # -P: no cwd on sys.path
         if sandboxed:
             command = bwrap_command(cuda=cuda) + [
                 arg for name, value in env.items() for arg in ("--setenv", name, value)] + command
@@ -172,6 +180,8 @@ class Sandbox:
         self.control.close()
         if self.process.stderr:
             self.process.stderr.close()
+        if self.scratch:
+            shutil.rmtree(self.scratch, ignore_errors=True)
 
     def __enter__(self):
         return self
@@ -216,8 +226,11 @@ class Learner:
         deadline = time.monotonic() + timeout
         while True:
             for header, values in self.reader.frames():
-                if header.get("type") == "violation":
-                    self.violations.append((str(header.get("kind")), str(header.get("message"))))
+                if header.get("type") == "violation":       # forged ones only hurt the sender
+                    kind = str(header.get("kind"))
+                    if len(self.violations) < 20:
+                        self.violations.append((kind if kind in ("forbidden", "sandbox")
+                                                else "sandbox", str(header.get("message"))[:2000]))
                 elif header.get("type") in types:
                     return header, values
                 elif header.get("type") == "internal_error":

@@ -15,6 +15,7 @@ Needs torch, NumPy and the learner library; not nbgrader (it runs on GPU machine
 from __future__ import annotations
 
 import json
+import re
 import time
 
 import torch
@@ -86,6 +87,30 @@ def _tampered(notebook, tests):
     return changed
 
 
+# Code that can reach into the learner process's own memory or the dispatcher could, in
+# principle, undo the disabled operators (see autograder.kernel): such notebooks are flagged for
+# review. Correct solutions to this course need none of it.
+_SUSPICIOUS = re.compile(
+    r"\bctypes\b|_ctypes|__subclasses__|/proc/self/(mem|maps)|_DispatchModule|_dispatch_"
+    r"|torch\.library|\bLibrary\(|__code__|f_back|_getframe|gc\.get_|_posixsubprocess"
+    r"|__import__|importlib|\bexec\(|\beval\(|\bcompile\(|base64|codecs\.decode|marshal")
+
+
+def _review_reasons(cells):
+    """Lines of the learner's cells that use something no solution needs (see `_SUSPICIOUS`)."""
+    reasons = []
+    for label, source in cells:
+        for line in source.splitlines():
+            match = _SUSPICIOUS.search(line)
+            if match and len(reasons) < 10:
+                reasons.append(f"{label}: {line.strip()[:120]}")
+    return reasons
+
+
+def _memory_error(kind, text):
+    return kind == "MemoryError" or "allocate memory" in text or "out of memory" in text
+
+
 def _parse(text):
     try:
         notebook = json.loads(text)
@@ -150,7 +175,9 @@ class _Group:
                     error = header.get("error")
                     if error:
                         where = f" (at {error['line']})" if error.get("line") else ""
-                        self._problem(label, "error", f"{error['ename']}: "
+                        kind = ("memory" if _memory_error(error["ename"], error["evalue"])
+                                else "error")
+                        self._problem(label, kind, f"{error['ename']}: "
                                       f"{error['evalue']}{where}")
                 return self.learner
             except LearnerGone as gone:
@@ -199,6 +226,8 @@ class _Group:
                                            dict(values.get("kwargs", {})))
         if outcome.kind == "timeout":
             self.flags.add("timeout")
+        if _memory_error(outcome.error_type or "", outcome.error_message or ""):
+            self.flags.add("memory")
         if violations and not outcome.violation:
             outcome.violation = violations[0][1]
         if outcome.violation and "forbidden" in outcome.violation:
@@ -238,6 +267,7 @@ def grade_job(job: GradingJob, sandbox: Sandbox | None = None) -> NotebookResult
     devices = list(job.devices or available_devices())
     result.devices = tuple(devices)
     result.tampered_cells = _tampered(notebook, job.tests)
+    result.review = _review_reasons(_code_cells(notebook, {t.grade_id for t in job.tests}))
     problems = {}
     groups = {}
     for test in job.tests:

@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from autograder.instructor.jobs import student_seed
+from autograder.instructor.jobs import learner_code_digest, student_seed
 from autograder.instructor.record import read_csv
 from tests.conftest import (REPO, SOLUTIONS, filled_exercise, nbgrader_meta,
                             read_notebook, solution_sources, write_submission)
@@ -305,8 +305,10 @@ def test_hidden_seeds_come_from_the_course_secret(graded):
     seeds = {}
     for student in ("mutant_0", "mutant_1"):
         seeds[student] = int(row(graded, student)["seed"])
-        assert seeds[student] == student_seed(student, CH1, CH1, secret)
-        assert seeds[student] != student_seed(student, CH1, CH1, "")
+        code = learner_code_digest(
+            (graded["submitted"] / student / CH1 / f"{CH1}.ipynb").read_text())
+        assert seeds[student] == student_seed(student, CH1, CH1, secret, code)
+        assert seeds[student] != student_seed(student, CH1, CH1, "", code)
     assert len(set(seeds.values())) == 2
 
 

@@ -141,6 +141,12 @@ def _exported(course):
                 if row["assignment"] == A}
 
 
+def _code(course, student):
+    """The learner-code digest of a submission (part of its hidden seed)."""
+    from autograder.instructor.jobs import learner_code_digest
+    return learner_code_digest((course / "submitted" / student / A / f"{A}.ipynb").read_text())
+
+
 def _secret(course):
     path = course / "course-secret"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
@@ -212,7 +218,7 @@ def test_grade_seeds_come_from_the_course_secret(graded):
     secret = _secret(course)
     with open(course.parent / "course_a_out" / "grades.csv", newline="") as handle:
         seeds = {row["student_id"]: int(row["seed"]) for row in csv.DictReader(handle)}
-    assert seeds == {s: student_seed(s, A, A, secret) for s in EXPECTED}
+    assert seeds == {s: student_seed(s, A, A, secret, _code(course, s)) for s in EXPECTED}
 
 
 def test_grade_rerun_succeeds_and_regrades_nothing(graded):
@@ -283,6 +289,6 @@ def test_stock_hidden_seed_comes_from_the_course_secret(stock):
     secret = _secret(course)
     for student in ("untouched", "tamperer"):
         shown = set(map(int, re.findall(r"\(hidden, seed (\d+)", feedback[student])))
-        expected = student_seed(student, A, A, secret)
+        expected = student_seed(student, A, A, secret, _code(course, student))
         assert shown == {expected}, (student, shown)
-        assert expected != student_seed(student, A, A, "")
+        assert expected != student_seed(student, A, A, "", _code(course, student))

@@ -15,7 +15,7 @@ from concurrent.futures.process import BrokenProcessPool
 
 from .results import NotebookResult
 
-__all__ = ["grade_in_worker", "warm_worker", "run_serial", "run_local", "run_dask", "run_jobs"]
+__all__ = ["grade_in_worker", "warm_worker", "run_serial", "LocalPool", "run_dask", "Executor"]
 
 
 def warm_worker(sandboxed=True):
@@ -35,8 +35,10 @@ def grade_in_worker(job):
 
 
 def _failed(job, reason):
+    """A result for a job the grader itself could not finish: no content hash, so the next run
+    grades it again instead of keeping this row."""
     return NotebookResult(job.student, job.assignment, status="could not be graded",
-                          reason=reason, seed=job.seed, content_hash=job.content_hash)
+                          reason=reason, seed=job.seed, content_hash="")
 
 
 def run_serial(jobs):
@@ -44,33 +46,50 @@ def run_serial(jobs):
         yield job, grade_in_worker(job)
 
 
-def run_local(jobs, workers, sandboxed=True):
-    """A pool of ``workers`` spawned processes (never forked: CUDA does not survive a fork)."""
-    pending = list(jobs)
-    retries = {}
-    context = multiprocessing.get_context("spawn")
-    while pending:
-        pool = ProcessPoolExecutor(max_workers=min(workers, len(pending)), mp_context=context,
-                                   initializer=warm_worker, initargs=(sandboxed,))
-        futures = {pool.submit(grade_in_worker, job): job for job in pending}
-        pending = []
-        try:
-            while futures:
-                done, _ = wait(futures, return_when=FIRST_COMPLETED)
-                for future in done:
-                    job = futures.pop(future)
-                    try:
-                        yield job, future.result()
-                    except BrokenProcessPool:
-                        retries[id(job)] = retries.get(id(job), 0) + 1
-                        if retries[id(job)] > 2:
-                            yield job, _failed(job, "a grading worker died three times on it")
-                        else:
-                            pending.append(job)
-        finally:
-            for future in futures:
-                future.cancel()
-            pool.shutdown(wait=True, cancel_futures=True)
+class LocalPool:
+    """``workers`` spawned processes (never forked: CUDA does not survive a fork), each with a
+    warm sandbox. Created before the jobs are planned, so that the workers warm up meanwhile."""
+
+    def __init__(self, workers, sandboxed=True):
+        self.workers, self.sandboxed = workers, sandboxed
+        self.pool = self._start()
+
+    def _start(self):
+        pool = ProcessPoolExecutor(max_workers=self.workers, initializer=warm_worker,
+                                   initargs=(self.sandboxed,),
+                                   mp_context=multiprocessing.get_context("spawn"))
+        for _ in range(self.workers):
+            pool.submit(os.getpid)              # start every worker now
+        return pool
+
+    def run(self, jobs):
+        """Yield (job, result) as they finish; a job whose worker died is retried twice."""
+        pending, retries = list(jobs), {}
+        while pending:
+            futures = {self.pool.submit(grade_in_worker, job): job for job in pending}
+            pending = []
+            try:
+                while futures:
+                    done, _ = wait(futures, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        job = futures.pop(future)
+                        try:
+                            yield job, future.result()
+                        except BrokenProcessPool:
+                            retries[id(job)] = retries.get(id(job), 0) + 1
+                            if retries[id(job)] > 2:
+                                yield job, _failed(job, "a grading worker died three times on it")
+                            else:
+                                pending.append(job)
+            finally:
+                for future in futures:
+                    future.cancel()
+            if pending:
+                self.pool.shutdown(wait=True, cancel_futures=True)
+                self.pool = self._start()
+
+    def close(self):
+        self.pool.shutdown(wait=True, cancel_futures=True)
 
 
 def run_dask(jobs, scheduler):
@@ -104,16 +123,27 @@ def run_dask(jobs, scheduler):
                 result = _failed(job, f"the Dask cluster could not grade it "
                                       f"({type(error).__name__}: {error}); run the command "
                                       "again to grade it")
-                result.content_hash = ""
             future.release()
             yield job, result
 
 
-def run_jobs(jobs, *, workers=None, scheduler=None, sandboxed=True):
-    """The executor chosen by the flags: Dask if ``scheduler``, serial if 1 worker, else local."""
-    if scheduler:
-        return run_dask(jobs, scheduler)
-    workers = workers or os.cpu_count() or 1
-    if workers <= 1:
-        return run_serial(jobs)
-    return run_local(jobs, workers, sandboxed)
+class Executor:
+    """The executor chosen by the flags: Dask if ``scheduler``, serial if 1 worker, else a
+    `LocalPool` (started at once). ``run(jobs)`` yields (job, result) pairs; ``close()`` ends it."""
+
+    def __init__(self, *, workers=None, scheduler=None, sandboxed=True):
+        self.scheduler = scheduler
+        self.workers = workers or os.cpu_count() or 1
+        self.pool = (LocalPool(self.workers, sandboxed)
+                     if not scheduler and self.workers > 1 else None)
+
+    def run(self, jobs):
+        if self.scheduler:
+            return run_dask(jobs, self.scheduler)
+        if self.pool is None:
+            return run_serial(jobs)
+        return self.pool.run(jobs)
+
+    def close(self):
+        if self.pool is not None:
+            self.pool.close()

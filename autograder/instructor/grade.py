@@ -12,8 +12,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .executors import run_jobs
-from .jobs import GradingJob, content_hash, source_tests, student_seed
+from .executors import Executor
+from .jobs import GradingJob, content_hash, learner_code_digest, source_tests, student_seed
 from .record import Recorder
 from .results import FLAGS, NotebookResult
 
@@ -48,7 +48,7 @@ class GradingRun:
                     f" ({r.reason})" if r.reason else "")
             lines.append(head)
             for flag in r.flags:
-                lines.append(f"      ! {FLAGS[flag]}")
+                lines.append(f"      ! {FLAGS.get(flag, flag)}")
             if r.tampered_cells:
                 lines.append("      ! test cells changed (the original tests were used): "
                              + ", ".join(r.tampered_cells))
@@ -109,6 +109,7 @@ def grade(submitted_dir, *, out, course, feedback_dir=None, report=None, workers
     students = sorted({s for s, _ in submissions})
     assignments = sorted({a for _, a in submissions})
     tests = {a: source_tests(course.source_notebook(a)) for a in assignments}
+    executor = Executor(workers=workers, scheduler=scheduler, sandboxed=sandboxed)
     recorder = Recorder(course, feedback_dir)
     run = GradingRun(rows=[], csv_path=Path(out), feedback_dir=feedback_dir,
                      report_path=Path(report) if report else None)
@@ -136,7 +137,8 @@ def grade(submitted_dir, *, out, course, feedback_dir=None, report=None, workers
             texts[(student, assignment)] = text
             jobs.append(GradingJob(
                 student, assignment, text, tests[assignment],
-                student_seed(student, assignment, assignment, secret), digest,
+                student_seed(student, assignment, assignment, secret,
+                             learner_code_digest(text)), digest,
                 cell_timeout=cell_timeout, call_time_limit=call_time_limit,
                 memory_limit=memory_limit, sandboxed=sandboxed))
         log(f"Grading {len(jobs)} notebook(s) ({len(run.skipped)} unchanged, skipped) with "
@@ -144,9 +146,8 @@ def grade(submitted_dir, *, out, course, feedback_dir=None, report=None, workers
                f"{workers} worker(s)") + ("" if sandboxed else " WITHOUT the sandbox") + ".")
         bar = _progress(len(jobs), progress)
         try:
-            for job, result in run_jobs(jobs, workers=workers, scheduler=scheduler,
-                                        sandboxed=sandboxed):
-                recorder.record(result, texts[(job.student, job.assignment)])
+            for job, result in executor.run(jobs):
+                _record_safely(recorder, result, texts[(job.student, job.assignment)], log)
                 run.graded.append((job.student, job.assignment))
                 bar.set_postfix_str(f"{job.student}: {result.score:g}/{result.max_score:g}"
                                     if result.status == "graded" else f"{job.student}: "
@@ -156,6 +157,7 @@ def grade(submitted_dir, *, out, course, feedback_dir=None, report=None, workers
             run.interrupted = True
         finally:
             bar.close()
+            executor.close()
         run.rows = recorder.table(students, assignments, set(submissions))
         run.seconds = time.monotonic() - started
         recorder.write_csv(out, run.rows)
@@ -168,8 +170,22 @@ def grade(submitted_dir, *, out, course, feedback_dir=None, report=None, workers
                 "sandbox": "bubblewrap" if sandboxed else "NONE (--no-sandbox)",
                 "wall time": f"{run.seconds:.1f} s"})
     finally:
+        executor.close()
         recorder.close()
     return run
+
+
+def _record_safely(recorder, result, text, log):
+    """Record ``result``; if that fails (a notebook no tool can render, say), record the student
+    as "could not be graded" with the reason, and carry on with the class."""
+    try:
+        recorder.record(result, text)
+    except Exception as error:  # one notebook must never stop the class
+        log(f"warning: could not record {result.student}/{result.assignment}: {error!r}")
+        failed = NotebookResult(result.student, result.assignment, status="could not be graded",
+                                reason=f"the grader could not record it ({type(error).__name__}:"
+                                       f" {error})", seed=result.seed)
+        recorder.record(failed, "")
 
 
 def _progress(total, enabled):

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 __all__ = ["TestCell", "GradingJob", "source_tests", "released_source", "student_seed",
-           "content_hash", "GRADER_VERSION"]
+           "learner_code_digest", "content_hash", "GRADER_VERSION"]
 
 # Bump when grading itself changes, so `grade` regrades notebooks graded by an older version.
-GRADER_VERSION = "2"
+GRADER_VERSION = "3"
 
 
 @dataclass(frozen=True)
@@ -95,10 +95,32 @@ def source_tests(source_notebook):
     return tuple(tests)
 
 
-def student_seed(student_id, assignment_id, notebook_id, secret):
-    """A 31-bit seed from the student, the notebook and the course secret only."""
-    digest = hashlib.sha256(f"{secret}/{assignment_id}/{notebook_id}/{student_id}".encode()).digest()
+def student_seed(student_id, assignment_id, notebook_id, secret, code=""):
+    """A 31-bit seed for a student's hidden cases.
+
+    It depends on the course secret (so no student can compute it) and on ``code``, the
+    `learner_code_digest` of the submission (so resubmitting a table of answers for the cases
+    printed in earlier feedback draws new cases); the same submission always gets the same seed.
+    """
+    digest = hashlib.sha256(
+        f"{secret}/{assignment_id}/{notebook_id}/{student_id}/{code}".encode()).digest()
     return int.from_bytes(digest[:4], "big") % 2**31
+
+
+def learner_code_digest(notebook_text):
+    """SHA-256 of the learner's code: every code cell's source except test cells, in order.
+
+    Unchanged by outputs, metadata and test cells, so stock nbgrader (which restores test cells
+    before grading) and ``python -m autograder grade`` derive the same seed from a submission.
+    """
+    try:
+        cells = json.loads(notebook_text)["cells"]
+        sources = [_source(c) for c in cells if isinstance(c, dict)
+                   and c.get("cell_type") == "code"
+                   and not (_nbgrader(c).get("grade") and not _nbgrader(c).get("solution"))]
+    except (ValueError, TypeError, KeyError, AttributeError):
+        sources = [str(notebook_text)]
+    return hashlib.sha256("\x00".join(sources).encode()).hexdigest()
 
 
 def content_hash(notebook_bytes, tests, secret):

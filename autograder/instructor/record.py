@@ -125,12 +125,7 @@ class Recorder:
     def write_feedback(self, result, submitted_text):
         from .feedback import write_feedback
 
-        try:
-            notebook = json.loads(submitted_text)
-            if not isinstance(notebook, dict):
-                raise ValueError
-        except ValueError:
-            notebook = {"cells": []}
+        notebook = _renderable(submitted_text)
         relative = Path(result.student) / result.assignment / f"{result.assignment}.html"
         targets = [self.course.root / "feedback" / relative]
         if self.feedback_dir is not None:
@@ -162,15 +157,44 @@ class Recorder:
             writer.writerow(CSV_COLUMNS)
             for r in rows:
                 graded = r.status == "graded"
-                writer.writerow([r.assignment, r.student, r.status,
-                                 f"{r.score:g}" if graded else "",
-                                 f"{r.max_score:g}" if r.max_score else "",
-                                 r.reason, " ".join(r.flags), "" if r.seed is None else r.seed])
+                writer.writerow([_cell(v) for v in (
+                    r.assignment, r.student, r.status, f"{r.score:g}" if graded else "",
+                    f"{r.max_score:g}" if r.max_score else "", r.reason, " ".join(r.flags),
+                    "" if r.seed is None else r.seed)])
         return path
 
     def close(self):
         self.close_gradebook()
         self.state.close()
+
+
+def _cell(value):
+    """A CSV cell that no spreadsheet runs as a formula (=, +, -, @ at the start)."""
+    text = str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def _renderable(text):
+    """The submitted notebook as a dict of well-formed cells only (for the feedback page)."""
+    try:
+        notebook = json.loads(text)
+    except ValueError:
+        notebook = None
+    if not isinstance(notebook, dict) or not isinstance(notebook.get("cells"), list):
+        return {"cells": []}
+    cells = []
+    for cell in notebook["cells"]:
+        if not isinstance(cell, dict) or not isinstance(cell.get("metadata", {}), dict):
+            continue
+        source = cell.get("source", "")
+        if isinstance(source, list):
+            source = "".join(str(part) for part in source)
+        meta = cell.get("metadata", {})
+        if not isinstance(meta.get("nbgrader", {}), dict):
+            meta = {k: v for k, v in meta.items() if k != "nbgrader"}
+        cells.append({"cell_type": str(cell.get("cell_type", "code")), "source": str(source),
+                      "metadata": meta})
+    return {"cells": cells, "metadata": {}}
 
 
 def _autograded_notebook(submitted_text, result):

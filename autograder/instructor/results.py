@@ -19,6 +19,9 @@ FLAGS = {
     "forbidden": "called a forbidden operation",
     "crash": "crashed the learner's process",
     "tampered": "edited or deleted a test cell",
+    "review": "uses low-level tricks (ctypes, memory maps, dispatcher internals, obfuscated "
+              "imports): the sandbox cannot rule out tampering inside the learner's own "
+              "process, so review this notebook by hand",
 }
 
 # status of one (student, assignment) in the CSV and the report
@@ -75,6 +78,7 @@ class NotebookResult:
     content_hash: str = ""               # of the submitted notebook and the grading inputs
     seconds: float = 0.0                 # wall time spent grading it
     devices: tuple = ()                  # devices the checks ran on, e.g. ("cpu", "cuda:0")
+    review: list = field(default_factory=list)         # why to review by hand (see FLAGS)
 
     @property
     def score(self):
@@ -91,6 +95,8 @@ class NotebookResult:
         found |= {p.kind for p in self.cell_problems if p.kind in FLAGS}
         if self.tampered_cells:
             found.add("tampered")
+        if self.review:
+            found.add("review")
         return tuple(sorted(found))
 
     def to_dict(self):

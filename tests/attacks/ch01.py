@@ -304,8 +304,7 @@ for module_name, names in originals.items():
     for name in list(names):
         if name in ("check", "run_check", "assert_matches", "judge_call"):
             names[name] = _passes
-for function in (autograder.checks.check.__wrapped__ if hasattr(autograder.checks.check, "__wrapped__")
-                 else autograder.checks.check, autograder.checks.run_check,
+for function in (autograder.checks.check, autograder.checks.run_check,
                  autograder.compare.assert_matches, autograder.checks.judge_call):
     try:
         function.__code__ = _passes.__code__
@@ -389,7 +388,7 @@ import os
 import shutil
 import sqlite3
 
-marker = @MARKER@
+payload = @PAYLOAD@
 written, refused = [], []
 
 def attempt(what, action):
@@ -400,9 +399,9 @@ def attempt(what, action):
         refused.append(type(error).__name__)
 
 for path in @APPEND@:
-    attempt(path, lambda path=path: open(path, "ab").write(marker.encode()))
+    attempt(path, lambda path=path: open(path, "ab").write(payload.encode()))
 for path in @CREATE@:
-    attempt(path, lambda path=path: open(path, "w").write(marker))
+    attempt(path, lambda path=path: open(path, "w").write(payload))
 for path in @DELETE@:
     attempt("delete " + path, lambda path=path: os.remove(path))
 for folder in @RMTREE@:
@@ -411,7 +410,7 @@ for database in @DATABASES@:
     def scribble(database=database):
         connection = sqlite3.connect(f"file:{database}?mode=rw", uri=True)
         connection.execute("CREATE TABLE pwned (marker TEXT)")
-        connection.execute("INSERT INTO pwned VALUES (?)", (marker,))
+        connection.execute("INSERT INTO pwned VALUES (?)", (payload,))
         connection.commit()
     attempt("sqlite " + database, scribble)
 if written:
@@ -547,9 +546,20 @@ def corr2d(x, k):
 
 DISPATCH_TRICKS = '''
 import torch.nn.functional as F
+from torch.utils._python_dispatch import _disable_current_modes
+
+def _conv_tbc(x, k):
+    """2-D correlation as one conv_tbc: time = columns, channels = rows of x."""
+    (h, w), (kh, kw) = x.shape, k.shape
+    weight = x.new_zeros(kw, h, h - kh + 1)
+    for row in range(h - kh + 1):
+        weight[:, row:row + kh, row] = k.T
+    return torch.conv_tbc(x.T[:, None, :].contiguous(), weight, x.new_zeros(h - kh + 1), 0)[:, 0, :].T
 
 def _attempts(x, k):
+    """Every spelling of a convolution we could find; each works in a normal process."""
     x4, k4 = x[None, None], k[None, None]
+    (h, w), (kh, kw) = x.shape, k.shape
     aten = torch.ops.aten
     cpu = torch._C.DispatchKeySet(torch._C.DispatchKey.CPU)
     yield lambda: aten.convolution.default.redispatch(cpu, x4, k4, None, [1, 1], [0, 0], [1, 1], False, [0, 0], 1)
@@ -559,18 +569,11 @@ def _attempts(x, k):
     yield lambda: aten.mkldnn_convolution(x4.contiguous(), k4.contiguous(), None, [0, 0], [1, 1], [1, 1], 1)
     yield lambda: torch.ops.mkldnn._convolution_pointwise(x4.float(), k4.float(), None, [0, 0], [1, 1], [1, 1], 1, "none", [], "")
     yield lambda: aten.slow_conv_dilated2d(x4, k4, list(k.shape))
-    yield lambda: aten.convolution_overrideable(x4, k4, None, [1, 1], [0, 0], [1, 1], False, [0, 0], 1)
     yield lambda: aten._convolution_mode(x4, k4, None, [1, 1], "valid", [1, 1], 1)
-    yield lambda: aten.conv_tbc(x4[0, 0].T[:, None, :].contiguous(), k4[0, 0].T[:, :, None].contiguous(), torch.zeros(1, dtype=x.dtype), 0)
-    yield lambda: F.conv_transpose2d(x4, k4.flip(-1, -2))
-    yield lambda: torch._C._jit_get_operation("aten::convolution")[0](x4, k4, None, [1, 1], [0, 0], [1, 1], False, [0, 0], 1)
-    for key in ("CPU", "CompositeExplicitAutograd", "Autograd", "AutogradCPU", "Tracer",
-                "FuncTorchBatchedDecomposition", "AutocastCPU"):
+    yield lambda: _conv_tbc(x, k)
+    yield lambda: F.conv_transpose2d(x4, k4.flip(-1, -2))[0, 0, kh - 1:h, kw - 1:w]
+    for key in ("CompositeExplicitAutograd", "Autograd", "AutogradCPU", "Tracer"):
         yield lambda key=key: aten.convolution.default._op_dk(key, x4, k4, None, [1, 1], [0, 0], [1, 1], False, [0, 0], 1)
-    def excluded():
-        with torch._C._ExcludeDispatchKeyGuard(torch._C.DispatchKeySet(torch._C.DispatchKey.AutogradCPU)):
-            return F.conv2d(x4, k4)
-    yield excluded
     def quantized():
         from torch.ao.nn.quantized import functional as QF
         qx = torch.quantize_per_tensor(x4.float(), 0.01, 0, torch.quint8)
@@ -582,12 +585,11 @@ def _attempts(x, k):
 def corr2d(x, k):
     for attempt in _attempts(x, k):
         try:
-            out = attempt()
+            with _disable_current_modes():    # out of sight of the grader's dispatcher mode
+                out = attempt()
             out = out[0] if isinstance(out, tuple) else out
             if isinstance(out, torch.Tensor) and out.dim() == 4:
                 out = out[0, 0]
-            if isinstance(out, torch.Tensor) and out.dim() == 3:
-                out = out[:, 0, 0]
             return out.to(x.dtype)
         except BaseException:
             continue
@@ -615,7 +617,9 @@ _try("dangling", lambda: torch._C._dispatch_find_dangling_impls())
 print(attempts)
 
 def corr2d(x, k):
-    return F.conv2d(x[None, None], k[None, None])[0, 0]
+    from torch.utils._python_dispatch import _disable_current_modes
+    with _disable_current_modes():      # only the process-wide disabled kernels stand in the way
+        return F.conv2d(x[None, None], k[None, None])[0, 0]
 '''
 
 # --- 11. tampered test cells: see test_adversarial._tampered --------------------------------------
@@ -748,16 +752,10 @@ def _object_at(address):
     cell.address = address
     return cell.object
 
-def _conv_works():
-    try:
-        torch.nn.functional.conv2d(torch.ones(1, 1, 2, 2), torch.ones(1, 1, 1, 1))
-        return True
-    except BaseException:
-        return False
-
 def _reset_dispatch_modules():
     kind = id(torch._C._DispatchModule)
     target = struct.pack("<Q", kind)
+    found = 0
     with open("/proc/self/maps") as maps:
         regions = [line.split() for line in maps]
     for fields in regions:
@@ -773,11 +771,10 @@ def _reset_dispatch_modules():
                 if base >= 0 and base % 8 == 0 and base + 56 <= size:
                     refs, typ, value, holder, weak, _, flags = struct.unpack_from("<7Q", memory, base)
                     if 0 < refs < 64 and value and value == holder and weak == 0 and flags & 0xFF == 0xF:
-                        _object_at(chunk + base).reset()
-                        if _conv_works():
-                            return True
+                        _object_at(chunk + base).reset()     # every candidate: no test call
+                        found += 1
                 at = memory.find(target, at + 1)
-    return False
+    return found
 
 restored = _reset_dispatch_modules()
 '''
@@ -795,19 +792,29 @@ def corr2d(x, k):
         pass
 ''' + _FALLBACK
 
-# Files left in /tmp by one learner process are there for the next one (another group of the
-# same notebook here; another student's notebook in general).
+# Files left in /tmp, or in the sandbox's root (the folder above the check library, which is on
+# the learner's PYTHONPATH), by one learner process are there for the next one: another group of
+# the same notebook here, another student's notebook in general.
 PERSIST_WRITE = '''
-with open("/tmp/adversarial-persist", "w") as handle:
-    handle.write("left behind by an earlier learner process")
+import os
+import autograder
+for folder in ("/tmp", os.path.dirname(os.path.dirname(autograder.__file__))):
+    try:
+        with open(os.path.join(folder, f"adversarial-persist-{os.getpid()}"), "w") as handle:
+            handle.write("left behind by an earlier learner process")
+    except OSError:
+        pass
 '''
 
 PERSIST_CONV_OUTPUT_SIZE = '''
 def conv_output_size(i, k, s=1, p=0, d=1):
     """Correct, unless a file written by another learner process is visible."""
     import os
-    if os.path.exists("/tmp/adversarial-persist"):
-        return -1
+    import autograder
+    mine = f"adversarial-persist-{os.getpid()}"
+    for folder in ("/tmp", os.path.dirname(os.path.dirname(autograder.__file__))):
+        if any(n.startswith("adversarial-persist-") and n != mine for n in os.listdir(folder)):
+            return -1
     span = d * (k - 1) + 1
     if span > i + 2 * p:
         raise ValueError("the kernel does not fit")
@@ -819,16 +826,16 @@ TMPFS_FILL = '''
 import os
 written = 0
 try:
-    for index in range(48):                      # up to 3 GiB, in 64 MiB files
+    block = b"\\0" * (1 << 20)
+    for index in range(96):                      # up to 3 GiB, in 32 MiB files
         with open(f"/tmp/fill-{index}", "wb") as handle:
-            block = b"\\0" * (1 << 20)
-            for _ in range(64):
+            for _ in range(32):
                 handle.write(block)
-        written += 64
+        written += 32
 except Exception as error:
     print("stopped:", error)
 finally:
-    for index in range(48):
+    for index in range(96):
         try:
             os.remove(f"/tmp/fill-{index}")
         except OSError:
