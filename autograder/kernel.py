@@ -43,7 +43,7 @@ from . import seccomp, wire
 from .checks import TIME_LIMIT_VARIABLE, call_locally, learner_line
 from .errors import ForbiddenOpError
 from .exercise_db import get_exercise
-from .guard import disable_ops, forbidden_message
+from .guard import disable_ops, family_ops, forbidden_message
 from .samples import SampleInput
 
 try:
@@ -110,6 +110,7 @@ class LearnerProcess:
         self.lock = threading.Lock()
         self.output = _Output(int(options.get("output_limit", 1 << 20)))
         self.current = ["your function"]
+        self.guarded, self.fingerprint = [], 0
         self.shell = None
         self.namespace = {"__name__": "__main__"}
 
@@ -163,6 +164,12 @@ class LearnerProcess:
                 self.violation("forbidden", message)
                 raise ForbiddenOpError(message)
             disable_ops(pattern, on_call)
+            # Our registrations are leaked _DispatchModule objects: with no `reset`, even code
+            # that finds one cannot undo them, and `intact` notices if the kernels change.
+            del torch._C._DispatchModule.reset
+            ops = family_ops(pattern)
+            self.guarded = ops[::max(1, len(ops) // 16)]
+            self.fingerprint = self._fingerprint()
         if seccomp.supported():
             seccomp.install(allow_threads=bool(options.get("cuda")))
         sys.addaudithook(self._audit)
@@ -174,6 +181,14 @@ class LearnerProcess:
             self.shell = InteractiveShell.instance()      # made by the zygote, no learner state
             self.namespace = self.shell.user_ns
         sys.path[:] = [p for p in sys.path if p and not p.startswith((SCRATCH_ROOT, "/tmp"))]
+
+    def _fingerprint(self):
+        dump = torch._C._dispatch_dump_table
+        return sum(dump(op).count("/dev/null") for op in self.guarded)
+
+    def intact(self):
+        """False once the disabled operators' kernels differ from those installed at the start."""
+        return not self.guarded or self._fingerprint() == self.fingerprint
 
     def _refuse_thread(self, *args, **kwargs):
         self._audit("_thread.start_new_thread", ())
@@ -231,6 +246,11 @@ class LearnerProcess:
             os.environ[TIME_LIMIT_VARIABLE] = str(float(header["time_limit"]))
         outcome = call_locally(info, function, sample, _is_cell)
         self.current[0] = "your function"
+        if not self.intact():
+            message = (f"{name} ran while the operators this exercise forbids had been "
+                       "restored: the notebook changed the grader's disabled kernels.")
+            self.violation("sandbox", message)
+            outcome.violation, outcome.violation_type = message, "TamperingError"
         reply = {k: getattr(outcome, k) for k in (
             "kind", "error_type", "error_bases", "error_message", "line", "stub", "violation",
             "violation_type", "op_count", "time_limit")}

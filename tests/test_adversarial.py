@@ -396,8 +396,10 @@ def test_each_attack_costs_exactly_what_it_should(graded, student):
 
 @pytest.mark.parametrize("student", MUST_NOT_GET_FULL_MARKS)
 def test_attacks_that_would_compute_the_answer_do_not_get_full_marks(graded, student):
+    """A lookup table may hold the public visible cases (1 point), never the hidden ones."""
+    bound = VISIBLE_ONLY if student == "seed_from_feedback" else ONE_FUNCTION
     row = _row(graded, student)
-    assert row["score"] is not None and row["score"] <= ONE_FUNCTION, (row, _block(graded, student))
+    assert row["score"] is not None and row["score"] <= bound, (row, _block(graded, student))
 
 
 @pytest.mark.parametrize("student", sorted(FLAGS))
