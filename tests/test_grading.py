@@ -397,3 +397,10 @@ def test_validate_passes_a_finished_notebook(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "autograder", "validate", str(path)], cwd=REPO,
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0 and "all tests pass" in proc.stdout
+
+
+@pytest.mark.parametrize("student", ["perfect", "alternate_0", "alternate_1"])
+def test_correct_notebooks_raise_no_flag(graded, student):
+    """No false alarm: correct notebooks, however written, are not flagged for review."""
+    for assignment in ALL:
+        assert row(graded, student, assignment)["flags"] == "", (student, assignment)

@@ -19,8 +19,14 @@ __all__ = ["grade_in_worker", "warm_worker", "run_serial", "LocalPool", "run_das
 
 
 def warm_worker(sandboxed=True):
-    """Start this process's sandbox before the first job arrives (pool initializer)."""
+    """Start this process's sandbox before the first job arrives (pool initializer).
+
+    One intra-op thread: the workers already use every core, and idle OpenMP threads that spin
+    would only take time from the learner processes."""
+    import torch
+
     from ..trusted import worker_sandbox
+    torch.set_num_threads(1)
     worker_sandbox(sandboxed)
 
 
@@ -63,10 +69,15 @@ class LocalPool:
         return pool
 
     def run(self, jobs):
-        """Yield (job, result) as they finish; a job whose worker died is retried twice."""
-        pending, retries = list(jobs), {}
-        while pending:
-            futures = {self.pool.submit(grade_in_worker, job): job for job in pending}
+        """Submit every job now; return an iterator of (job, result) as they finish.
+
+        A job whose worker died is retried twice (in a restarted pool)."""
+        futures = {self.pool.submit(grade_in_worker, job): job for job in jobs}
+        return self._results(futures)
+
+    def _results(self, futures):
+        retries = {}
+        while futures:
             pending = []
             try:
                 while futures:
@@ -87,9 +98,10 @@ class LocalPool:
             if pending:
                 self.pool.shutdown(wait=True, cancel_futures=True)
                 self.pool = self._start()
+                futures = {self.pool.submit(grade_in_worker, job): job for job in pending}
 
-    def close(self):
-        self.pool.shutdown(wait=True, cancel_futures=True)
+    def close(self, wait=True):
+        self.pool.shutdown(wait=wait, cancel_futures=True)
 
 
 def run_dask(jobs, scheduler):
@@ -144,6 +156,7 @@ class Executor:
             return run_serial(jobs)
         return self.pool.run(jobs)
 
-    def close(self):
+    def close(self, wait=True):
+        """Stop the workers; ``wait=False`` lets them wind down while the caller goes on."""
         if self.pool is not None:
-            self.pool.close()
+            self.pool.close(wait)

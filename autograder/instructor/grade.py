@@ -115,8 +115,6 @@ def grade(submitted_dir, *, out, course, feedback_dir=None, report=None, workers
                      report_path=Path(report) if report else None)
     texts, jobs = {}, []
     try:
-        for assignment in assignments:
-            recorder.ensure_assignment(assignment, tests[assignment])
         for (student, assignment), path in sorted(submissions.items()):
             if path is None:
                 recorder.record(NotebookResult(
@@ -146,7 +144,10 @@ def grade(submitted_dir, *, out, course, feedback_dir=None, report=None, workers
                f"{workers} worker(s)") + ("" if sandboxed else " WITHOUT the sandbox") + ".")
         bar = _progress(len(jobs), progress)
         try:
-            for job, result in executor.run(jobs):
+            results = executor.run(jobs)          # the workers start grading now, while ...
+            for assignment in assignments:       # ... the gradebook learns the assignments
+                recorder.ensure_assignment(assignment, tests[assignment])
+            for job, result in results:
                 _record_safely(recorder, result, texts[(job.student, job.assignment)], log)
                 run.graded.append((job.student, job.assignment))
                 bar.set_postfix_str(f"{job.student}: {result.score:g}/{result.max_score:g}"
@@ -157,7 +158,7 @@ def grade(submitted_dir, *, out, course, feedback_dir=None, report=None, workers
             run.interrupted = True
         finally:
             bar.close()
-            executor.close()
+            executor.close(wait=False)
         run.rows = recorder.table(students, assignments, set(submissions))
         run.seconds = time.monotonic() - started
         recorder.write_csv(out, run.rows)

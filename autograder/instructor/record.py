@@ -11,9 +11,7 @@ from __future__ import annotations
 import csv
 import json
 import logging
-import os
 import sqlite3
-import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -52,11 +50,10 @@ class Recorder:
     # --- gradebook ------------------------------------------------------------------------------
     def gradebook(self):
         if self._gradebook is None:
-            from nbgrader.api import Gradebook
-            os.environ["PATH"] = (str(Path(sys.executable).parent) + os.pathsep
-                                  + os.environ.get("PATH", ""))      # nbgrader runs `alembic`
+            import nbgrader.api
+            nbgrader.api.get_alembic_version = _alembic_head      # not a subprocess per run
             logging.getLogger("alembic").setLevel(logging.WARNING)
-            self._gradebook = Gradebook(f"sqlite:///{self.course.gradebook}")
+            self._gradebook = nbgrader.api.Gradebook(f"sqlite:///{self.course.gradebook}")
         return self._gradebook
 
     def ensure_assignment(self, assignment, tests):
@@ -166,6 +163,21 @@ class Recorder:
     def close(self):
         self.close_gradebook()
         self.state.close()
+
+
+def _alembic_head():
+    """The revision nbgrader stamps a new gradebook with, read in this process.
+
+    nbgrader asks the ``alembic`` command (a subprocess that must be on PATH, seconds per
+    call); the answer is the head of nbgrader's own migration scripts, which alembic's API
+    reads directly."""
+    import nbgrader
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(Path(nbgrader.__file__).parent / "alembic"))
+    return ScriptDirectory.from_config(config).get_current_head()
 
 
 def _cell(value):
