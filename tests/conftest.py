@@ -71,6 +71,20 @@ def write_submission(root, student, assignment, notebook):
     return path
 
 
+def summary_block(summary, student, assignment):
+    """The lines of `python -m autograder grade`'s summary about one student's notebook."""
+    lines = summary.splitlines()
+    head = f"  {assignment}  {student}:"
+    start = next((i for i, line in enumerate(lines) if line.startswith(head)), None)
+    assert start is not None, f"{student} is not in the summary:\n{summary[-3000:]}"
+    block = [lines[start]]
+    for line in lines[start + 1:]:
+        if not line.startswith("      "):
+            break
+        block.append(line)
+    return "\n".join(block)
+
+
 @pytest.fixture(scope="session")
 def assignments():
     from autograder.grading import assignments as names

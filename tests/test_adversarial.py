@@ -32,7 +32,7 @@ import pytest
 
 from tests.attacks import ch01 as A
 from tests.conftest import (REPO, SOLUTIONS, filled_exercise, nbgrader_meta, solution_sources,
-                            write_submission)
+                            summary_block, write_submission)
 
 pytestmark = pytest.mark.slow
 
@@ -355,16 +355,7 @@ def _flags(graded, student):
 
 def _block(graded, student):
     """The summary's lines about one student (header, flags, problems, failing tests)."""
-    lines = graded["summary"].splitlines()
-    head = f"  {CH1}  {student}:"
-    start = next((i for i, line in enumerate(lines) if line.startswith(head)), None)
-    assert start is not None, f"{student} is not in the summary:\n{graded['summary'][-3000:]}"
-    block = [lines[start]]
-    for line in lines[start + 1:]:
-        if not line.startswith("      "):
-            break
-        block.append(line)
-    return "\n".join(block)
+    return summary_block(graded["summary"], student, CH1)
 
 
 # --- the run as a whole -------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ import pytest
 from autograder.instructor.jobs import learner_code_digest, student_seed
 from autograder.instructor.record import read_csv
 from tests.conftest import (REPO, SOLUTIONS, filled_exercise, nbgrader_meta,
-                            read_notebook, solution_sources, write_submission)
+                            read_notebook, solution_sources, summary_block, write_submission)
 from tests.implementations import load_all
 
 pytestmark = pytest.mark.slow
@@ -326,15 +326,7 @@ def test_a_second_run_grades_only_what_changed(graded, tmp_path):
 
 
 def _student_summary(graded, student, assignment=CH1):
-    lines = graded["summary"].splitlines()
-    start = next(i for i, line in enumerate(lines)
-                 if line.strip().startswith(f"{assignment}  {student}:"))
-    block = [lines[start]]
-    for line in lines[start + 1:]:
-        if not line.startswith("      "):
-            break
-        block.append(line)
-    return "\n".join(block)
+    return summary_block(graded["summary"], student, assignment)
 
 
 def test_an_interrupted_run_keeps_its_grades(tmp_path):
