@@ -61,9 +61,11 @@ def bwrap_command(python=sys.executable, cuda=False):
             "(Debian/Ubuntu: apt-get install bubblewrap), or pass --no-sandbox to grade one "
             "trusted notebook without the sandbox.")
     prefixes = sorted({os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)})
+    # /tmp first: the environment or the library may live below /tmp (a CI clone, say), and
+    # their binds must land on top of it.
     command = [bwrap, "--unshare-all", "--unshare-user", "--uid", "65534", "--gid", "65534",
                "--cap-drop", "ALL", "--die-with-parent", "--new-session",
-               "--hostname", "sandbox", "--ro-bind", "/usr", "/usr"]
+               "--hostname", "sandbox", "--tmpfs", "/tmp", "--ro-bind", "/usr", "/usr"]
     for link in ("lib", "lib64", "bin", "sbin"):
         if os.path.islink(f"/{link}"):
             command += ["--symlink", os.readlink(f"/{link}"), f"/{link}"]
@@ -80,15 +82,15 @@ def bwrap_command(python=sys.executable, cuda=False):
                 "--tmpfs", str(LIBRARY / "instructor"),
                 "--proc", "/proc", "--dev", "/dev",
                 "--size", str(SCRATCH_BYTES), "--tmpfs", "/dev/shm",
-                "--tmpfs", "/tmp", "--size", str(SCRATCH_BYTES), "--tmpfs", "/tmp/learner",
-                "--remount-ro", "/tmp", "--remount-ro", "/", "--chdir", "/tmp/learner",
-                "--clearenv"]
+                "--size", str(SCRATCH_BYTES), "--tmpfs", "/tmp/learner"]
     if cuda:
         for device in sorted(Path("/dev").glob("nvidia*")):
             command += ["--dev-bind", str(device), str(device)]
         command += ["--ro-bind-try", "/sys", "/sys", "--ro-bind-try", "/proc/driver/nvidia",
                     "/proc/driver/nvidia"]
-    return command
+    # last: everything but /tmp/learner and /dev/shm becomes read-only
+    return command + ["--remount-ro", "/tmp", "--remount-ro", "/", "--chdir", "/tmp/learner",
+                      "--clearenv"]
 
 
 def _environment(control_fd, sandboxed, scratch):
