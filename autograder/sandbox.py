@@ -22,8 +22,6 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import wire
-
 __all__ = ["Sandbox", "Learner", "LearnerGone", "SandboxUnavailable", "bwrap_command",
            "NO_SANDBOX_WARNING"]
 
@@ -38,6 +36,18 @@ NO_SANDBOX_WARNING = (
     "decided outside the learner's process and the in-process "
     "guards (seccomp, audit hook, disabled operators) still apply. Use it only to check one "
     "trusted notebook on a machine without bubblewrap.")
+
+
+class _LazyWire:
+    """`autograder.wire` (which needs torch), imported on first use: checking for bubblewrap or
+    printing the --no-sandbox warning must not cost the instructor's process a torch import."""
+
+    def __getattr__(self, name):
+        from . import wire as module
+        return getattr(module, name)
+
+
+wire = _LazyWire()
 
 
 class SandboxUnavailable(RuntimeError):
