@@ -7,7 +7,9 @@
         status), HTML feedback per notebook, an HTML report for the class, and the nbgrader
         gradebook. Only new or changed notebooks are graded unless --force.
     python -m autograder validate NOTEBOOK...
-        Run a notebook's visible tests; exit 1 and list what failed.
+        Check a notebook as the grader does, on its visible tests (no Jupyter kernel); exit 1
+        and list every failing test, every edited or deleted test cell and every cell that
+        raised.
     python -m autograder release
         Regenerate exercises/ (the student notebooks) from solutions/ with nbgrader.
 
@@ -91,7 +93,7 @@ def main(argv=None):
             print(f"{notebook}: " + ("all tests pass" if not problems else
                                      f"{len(problems)} problem(s)"))
             for problem in problems:
-                print(f"  - {problem}")
+                print("  - " + problem.replace("\n", "\n    "))
         return 1 if failed else 0
     return _grade(parser, args)
 

@@ -4,6 +4,7 @@ Grading lives in `autograder.instructor` (``python -m autograder grade``).
 """
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -61,27 +62,54 @@ def release(destination=EXERCISES, names=None):
 
 
 def validate(notebook):
-    """Run a notebook's tests as nbgrader validate does; return a list of problems (empty: pass).
+    """Check a learner's notebook as the grader would, on its visible tests; return the problems.
 
-    nbgrader's ``validate`` command exits 0 even when tests fail, so learners and scripts should
-    use this instead: each problem names the test cell and ends with the error's last lines.
+    The notebook's cells run in a learner process with the grader's guards (not the OS sandbox:
+    it is the learner's own code, on the learner's machine) and every visible test of the
+    released exercise is checked outside it, as `python -m autograder grade` does, so a test
+    cell that was edited or deleted is named and the other tests still run. Returns one line
+    per problem (empty: every visible test passes). No Jupyter kernel is started.
     """
-    import html
-    import re
+    import json
 
-    from nbgrader.validator import Validator
+    from .instructor.jobs import GradingJob, source_tests
+    from .sandbox import Sandbox
+    from .trusted import grade_job
 
-    result = Validator().validate(str(notebook))
-    problems = []
-    for kind, label in (("changed", "a test cell was changed"),
-                        ("type_changed", "a cell changed type"), ("failed", "a test failed")):
-        for entry in result.get(kind, []):
-            source = entry.get("source", "").strip().splitlines()
-            text = html.unescape(re.sub(r"<[^>]+>", "", entry.get("error", "")))
-            lines = [line for line in text.strip().splitlines() if line.strip()]
-            starts = [i for i, line in enumerate(lines) if re.match(
-                r"[A-Za-z_][\w.]*(Error|Failure|Exception|Interrupt|Exit|Timeout|Died)\b", line)]
-            tail = lines[starts[-1]:] if starts else lines[-5:]
-            problems.append(f"{label}: {source[0] if source else ''}\n    "
-                            + "\n    ".join(tail))
+    path = Path(notebook)
+    try:
+        text = path.read_text()
+        parsed = json.loads(text)
+        if not isinstance(parsed, dict) or not isinstance(parsed.get("cells"), list):
+            raise ValueError("no list of cells")
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        reason = (f"{error.msg} at line {error.lineno}" if isinstance(error, json.JSONDecodeError)
+                  else getattr(error, "strerror", None) or str(error))
+        return [f"{path.name} is not a notebook that can be checked ({reason})"]
+    assignment = _assignment_of(path, parsed)
+    if assignment is None:
+        return [f"{path.name} is not one of this course's exercises ({', '.join(assignments())})"]
+    tests = source_tests(EXERCISES / assignment / f"{assignment}.ipynb", released=True)
+    job = GradingJob("learner", assignment, text, tests, 0, "", cell_timeout=60.0,
+                     sandboxed=False)
+    with Sandbox(sandboxed=False) as sandbox:
+        result = grade_job(job, sandbox)
+    problems = [f"test cell {cell}: the grader uses the original test"
+                for cell in result.tampered_cells]
+    problems += [f"{p.cell}: {p.message}" for p in result.cell_problems]
+    problems += [f"{t.grade_id}: {t.message}" for t in result.tests if not t.passed]
     return problems
+
+
+def _assignment_of(path, notebook):
+    """The assignment a notebook belongs to: by its file name, else by its cells' grade ids."""
+    known = assignments()
+    if path.stem in known:
+        return path.stem
+    ids = {c.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+           for c in notebook["cells"] if isinstance(c, dict)}
+    for name in known:
+        released = json.loads((EXERCISES / name / f"{name}.ipynb").read_text())
+        if {c["metadata"].get("nbgrader", {}).get("grade_id") for c in released["cells"]} & ids - {None}:
+            return name
+    return None

@@ -396,3 +396,27 @@ def test_correct_notebooks_raise_no_flag(graded, student):
     """No false alarm: correct notebooks, however written, are not flagged for review."""
     for assignment in ALL:
         assert row(graded, student, assignment)["flags"] == "", (student, assignment)
+
+
+def test_validate_names_edited_tests_and_still_checks_the_rest(tmp_path):
+    notebook = _with(CH1, conv_output_size=next(
+        m for m in MUTANTS if m.exercise == f"{CH1}.conv_output_size").source())
+    for cell in notebook["cells"]:
+        if nbgrader_meta(cell).get("grade_id") == "test_corr2d":
+            cell["source"] = "pass"
+    path = write_submission(tmp_path, "learner", CH1, notebook)
+    proc = subprocess.run([sys.executable, "-m", "autograder", "validate", str(path)], cwd=REPO,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 1
+    assert "test cell test_corr2d (edited): the grader uses the original test" in proc.stdout
+    assert "test_conv_output_size: conv_output_size failed case" in proc.stdout
+    assert "2 problem(s)" in proc.stdout, proc.stdout
+
+
+def test_validate_says_in_one_line_that_a_file_is_not_a_notebook(tmp_path):
+    path = tmp_path / f"{CH1}.ipynb"
+    path.write_text('{"cells": [')
+    proc = subprocess.run([sys.executable, "-m", "autograder", "validate", str(path)], cwd=REPO,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1 and proc.stderr == ""
+    assert "is not a notebook that can be checked (Expecting value at line 1)" in proc.stdout

@@ -79,8 +79,12 @@ def _check_call(source):
     raise ValueError(f"no check(...) call in test cell:\n{source}")
 
 
-def source_tests(source_notebook):
-    """The `TestCell`s of an nbgrader source notebook (path or parsed dict), in order."""
+def source_tests(source_notebook, released=False):
+    """The `TestCell`s of an nbgrader source notebook (path or parsed dict), in order.
+
+    ``released=True`` reads a student version instead: its hidden-test cells hold no ``check``
+    call any more and are left out.
+    """
     notebook = source_notebook
     if not isinstance(notebook, dict):
         notebook = json.loads(Path(source_notebook).read_text())
@@ -89,6 +93,8 @@ def source_tests(source_notebook):
         meta = _nbgrader(cell)
         if cell.get("cell_type") == "code" and meta.get("grade") and not meta.get("solution"):
             source = _source(cell)
+            if released and "check(" not in source:
+                continue
             exercise, function, hidden = _check_call(source)
             tests.append(TestCell(meta["grade_id"], exercise, function, hidden,
                                   float(meta.get("points", 0)), released_source(source)))
