@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: book test test-fast release clean env sandbox
+.PHONY: book test test-fast release clean env sandbox lab
 
 env: $(STAMP)
 
@@ -34,6 +34,10 @@ sandbox:
 # The edit-test loop: everything but the slow tests (nbgrader, browser, sandboxes, Dask).
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow"
+
+# JupyterLab for learners, on exercises/, without nbgrader's instructor tools.
+lab: $(STAMP)
+	$(BIN)/python -m autograder lab
 
 release: $(STAMP)
 	$(BIN)/python -m autograder release

@@ -12,6 +12,8 @@
         raised.
     python -m autograder release
         Regenerate exercises/ (the student notebooks) from solutions/ with nbgrader.
+    python -m autograder lab [JUPYTER OPTIONS]
+        JupyterLab on exercises/ for learners: nbgrader's instructor tools switched off.
 
 torch is imported only where it is needed (the grading workers, validate).
 """
@@ -77,7 +79,14 @@ def main(argv=None):
     validate = commands.add_parser("validate", help="run a notebook's tests; exit 1 on failure")
     validate.add_argument("notebooks", nargs="+", type=Path)
     _grade_parser(commands)
-    args = parser.parse_args(argv)
+    commands.add_parser("lab", help="JupyterLab for learners (no instructor tools)",
+                        add_help=False)
+    args, extra = parser.parse_known_args(argv)
+    if args.command == "lab":
+        from . import lab
+        lab.main(extra)
+    if extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
 
     if args.command == "release":
         from . import grading
