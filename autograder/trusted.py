@@ -139,13 +139,13 @@ def _exit_reason(exit, memory_limit):
 class _Group:
     """A learner process for the tests that forbid the same operations; restarted after a death."""
 
-    def __init__(self, job, sandbox, forbidden, devices, result, problems):
+    def __init__(self, job, sandbox, forbidden, devices, problems):
         self.job, self.sandbox, self.devices = job, sandbox, devices
         self.options = {"forbidden": forbidden, "memory_limit": job.memory_limit,
                         "cuda": any(d.startswith("cuda") for d in devices),
                         "cpu_limit": int(job.options.get("cpu_limit", 600)),
                         "output_limit": int(job.options.get("output_limit", 1 << 20))}
-        self.result, self.problems = result, problems
+        self.problems = problems
         self.cells = _code_cells(json.loads(job.notebook), {t.grade_id for t in job.tests})
         self.skip = set()           # cells that hung or killed the process: not replayed
         self.learner = None
@@ -276,7 +276,7 @@ def grade_job(job: GradingJob, sandbox: Sandbox | None = None) -> NotebookResult
         groups.setdefault(key, []).append((test, info))
     outcomes = {}
     for (forbidden, _), members in groups.items():
-        group = _Group(job, sandbox, forbidden or None, devices, result, problems)
+        group = _Group(job, sandbox, forbidden or None, devices, problems)
         try:
             for test, info in members:
                 group.flags = set()
