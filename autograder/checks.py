@@ -18,6 +18,7 @@ from .compare import Raises, assert_matches
 from .errors import CheckFailure, ForbiddenOpError, LearnerTimeout, LeftTorchError, TamperingError
 from .exercise_db import get_exercise
 from .guard import Integrity, forbid_ops, time_limit
+from .provided import checking as _checking
 from .samples import Draw
 
 __all__ = ["check", "run_check", "sample_input", "available_devices", "CallOutcome", "call_locally",
@@ -122,6 +123,7 @@ def call_locally(info, function, sample, is_learner_file=None):
     limit = float(os.environ.get(TIME_LIMIT_VARIABLE) or info.time_limit)
     outcome = CallOutcome("returned", time_limit=limit)
     record = None
+    checking = _checking.set(info)
     try:
         with time_limit(limit, info.name), forbid_ops(info.forbidden, info.name,
                                                       info.forbid_autograd) as record:
@@ -138,6 +140,8 @@ def call_locally(info, function, sample, is_learner_file=None):
             "raised", type(error).__name__, str(error))
         outcome.error_bases = tuple(c.__name__ for c in type(error).__mro__)
         outcome.line, outcome.stub = learner_line(error, is_learner_file), is_stub_error(error)
+    finally:
+        _checking.reset(checking)
     if record is not None:
         try:
             record.raise_if_violated()

@@ -5,10 +5,10 @@ collects the tables. This module imports nothing from the package, so the three 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
-__all__ = ["ExerciseInfo"]
+__all__ = ["ExerciseInfo", "arrange"]
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,12 @@ class ExerciseInfo:
             to `checks.OP_COUNT_SLACK` (a loop over positions or batch elements dispatches at
             least one more per iteration, so the large sample must add more iterations than
             that slack along every axis a loop could run over).
+        points: the part's weight in its assignment, by difficulty; the visible test holds
+            `visible_points` of them and the hidden test the rest. Set with `arrange`.
+        section: the label of the book section the part practises (``ch06-matrix``), for the
+            notebook's link. Set with `arrange`.
+        may_use: names of `autograder.provided` functions the learner may call in this part
+            (a correct helper, so that no part's grade depends on another part being right).
     """
 
     assignment: str
@@ -48,7 +54,37 @@ class ExerciseInfo:
     time_limit: float = 10.0
     forbid_autograd: bool = False
     op_count_inputs: Callable | None = None
+    points: int = 3
+    section: str = ""
+    may_use: tuple = ()
 
     @property
     def key(self):
         return f"{self.assignment}.{self.name}"
+
+    @property
+    def visible_points(self):
+        """Points of the visible test: a third, at least 1; the hidden test holds the rest."""
+        return max(1, self.points // 3)
+
+    @property
+    def hidden_points(self):
+        return self.points - self.visible_points
+
+
+def arrange(exercises, parts):
+    """``exercises`` in the notebook's order, with each part's points, section and helpers.
+
+    ``parts`` lists ``(name, points, section)`` or ``(name, points, section, may_use)``, easy
+    first: the one place where an assignment's layout is defined (the notebook's headings, test
+    metadata, intro table and book links are generated from it by `autograder.authoring`).
+    """
+    by_name = {info.name: info for info in exercises}
+    names = [part[0] for part in parts]
+    if sorted(names) != sorted(by_name):
+        raise ValueError(f"parts {names} do not match the exercises {sorted(by_name)}")
+    arranged = []
+    for name, points, section, *may_use in parts:
+        arranged.append(replace(by_name[name], points=int(points), section=section,
+                                may_use=tuple(may_use[0]) if may_use else ()))
+    return arranged

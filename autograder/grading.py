@@ -47,9 +47,13 @@ def _nbgrader(workdir, *args, check=True):
 def release(destination=EXERCISES, names=None):
     """Write the student version of each assignment into ``destination/<assignment>/``.
 
-    Uses nbgrader generate_assignment (solutions and hidden tests removed, checksums added) with
-    a throwaway gradebook. Returns the paths written.
+    First lays out the source notebooks from the exercise registry (`authoring.layout_all`),
+    then runs nbgrader generate_assignment (solutions and hidden tests removed, checksums added)
+    with a throwaway gradebook. Returns the paths written.
     """
+    from .authoring import layout_all
+
+    layout_all(SOLUTIONS, names)
     destination = Path(destination).resolve()
     written = []
     with tempfile.TemporaryDirectory() as workdir:

@@ -35,10 +35,13 @@ def graded_cells(notebook):
 
 @functools.lru_cache(maxsize=None)
 def solution_functions(assignment):
-    """Execute the solution cells of solutions/<assignment> and return the functions they define."""
+    """Execute the setup and solution cells of solutions/<assignment>; return the functions."""
     import torch
     namespace = {"torch": torch}
     notebook = read_notebook(SOLUTIONS / assignment / f"{assignment}.ipynb")
+    setup = [c for c in notebook["cells"] if nbgrader_meta(c).get("grade_id") == "setup"]
+    for cell in setup:
+        exec(compile(cell_source(cell), f"<{assignment}:setup>", "exec"), namespace)
     for grade_id, cell in solution_cells(notebook).items():
         exec(compile(cell_source(cell), f"<{assignment}:{grade_id}>", "exec"), namespace)
     return {name: namespace[name] for name in solution_cells(notebook)}

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from ..compare import Raises
-from ..exercise_info import ExerciseInfo
+from ..exercise_info import ExerciseInfo, arrange
 from ..guard import CONVOLUTION, PADDING
 from ..samples import SampleInput, pair
 
@@ -173,3 +173,12 @@ EXERCISES = [
                  conv_output_size_reference, "the output length of F.conv1d",
                  conv_output_size_samples, tensor_free=True),
 ]
+
+# The notebook's parts, easy first: (function, points, book section[, provided helpers]).
+EXERCISES = arrange(EXERCISES, [
+    ("conv_output_size", 2, "ch01-output-size"),
+    ("pad2d", 2, "ch01-padding"),
+    ("corr2d", 3, "ch01-cross-correlation"),
+    ("convolve2d", 2, "ch01-true-convolution", ("corr2d",)),
+    ("corr2d_strided", 4, "ch01-stride", ("corr2d", "pad2d")),
+])

@@ -7,7 +7,7 @@ all-negative inputs for max pooling with padding (so zero padding instead of -in
 import torch
 import torch.nn.functional as F
 
-from ..exercise_info import ExerciseInfo
+from ..exercise_info import ExerciseInfo, arrange
 from ..guard import CONVOLUTION, POOLING
 from ..samples import SampleInput, pair
 
@@ -144,3 +144,12 @@ EXERCISES = [
                  conv2d_num_params_reference, "the parameter count of nn.Conv2d",
                  conv2d_num_params_samples, tensor_free=True),
 ]
+
+# The notebook's parts, easy first: (function, points, book section[, provided helpers]).
+EXERCISES = arrange(EXERCISES, [
+    ("conv2d_num_params", 2, "ch02-stacking"),
+    ("conv1x1", 2, "ch02-conv1x1"),
+    ("max_pool2d", 3, "ch02-pooling"),
+    ("avg_pool2d", 3, "ch02-pooling"),
+    ("conv2d", 4, "ch02-multichannel"),
+])

@@ -5,7 +5,7 @@ do not divide, bias present and absent, and C_in != C_out.
 """
 import torch.nn.functional as F
 
-from ..exercise_info import ExerciseInfo
+from ..exercise_info import ExerciseInfo, arrange
 from ..guard import CONVOLUTION
 from ..samples import SampleInput, pair
 
@@ -80,3 +80,9 @@ EXERCISES = [
                  conv2d_via_conv3d_reference, "F.conv2d", conv2d_via_conv3d_samples,
                  forbidden=CONVOLUTION),
 ]
+
+# The notebook's parts, easy first: (function, points, book section[, provided helpers]).
+EXERCISES = arrange(EXERCISES, [
+    ("conv2d_via_conv3d", 2, "ch03-2d-vs-3d", ("conv3d",)),
+    ("conv3d", 4, "ch03-true-3d"),
+])

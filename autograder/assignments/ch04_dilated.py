@@ -7,7 +7,7 @@ non-zero gradient is counted.
 import torch
 import torch.nn.functional as F
 
-from ..exercise_info import ExerciseInfo
+from ..exercise_info import ExerciseInfo, arrange
 from ..guard import CONVOLUTION
 from ..samples import SampleInput, pair
 
@@ -167,3 +167,11 @@ EXERCISES = [
                  "F.conv1d after padding (k-1)*dilation zeros on the left",
                  causal_conv1d_samples, forbidden=CONVOLUTION),
 ]
+
+# The notebook's parts, easy first: (function, points, book section[, provided helpers]).
+EXERCISES = arrange(EXERCISES, [
+    ("dilate_kernel", 2, "ch04-effective-kernel"),
+    ("receptive_field", 3, "ch04-receptive-field"),
+    ("causal_conv1d", 3, "ch04-causal"),
+    ("conv2d", 4, "ch04-dilation"),
+])

@@ -8,7 +8,7 @@ import torch.nn.functional as F
 
 from ..compare import Raises, Satisfies, assert_layout, assert_matches
 from ..errors import CheckFailure
-from ..exercise_info import ExerciseInfo
+from ..exercise_info import ExerciseInfo, arrange
 from ..guard import CONVOLUTION
 from ..samples import SampleInput, pair
 
@@ -165,3 +165,11 @@ EXERCISES = [
                  "torch.outer(column, row) == k, or ValueError when k has rank > 1",
                  separate_kernel_samples),
 ]
+
+# The notebook's parts, easy first: (function, points, book section[, provided helpers]).
+EXERCISES = arrange(EXERCISES, [
+    ("channel_shuffle", 2, "ch05-channel-shuffle"),
+    ("separate_kernel", 3, "ch05-spatially-separable"),
+    ("depthwise_separable", 3, "ch05-depthwise-separable", ("conv2d",)),
+    ("conv2d", 4, "ch05-grouped"),
+])

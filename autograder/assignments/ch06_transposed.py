@@ -9,7 +9,7 @@ import torch.nn.functional as F
 
 from ..compare import Satisfies, assert_layout, assert_matches
 from ..errors import CheckFailure
-from ..exercise_info import ExerciseInfo
+from ..exercise_info import ExerciseInfo, arrange
 from ..guard import CONVOLUTION
 from ..samples import SampleInput, pair
 
@@ -288,3 +288,13 @@ EXERCISES = [
                  "FCN's upsample_filt on the channel diagonal (and F.interpolate bilinear)",
                  bilinear_kernel_samples, tensor_free=True),
 ]
+
+# The notebook's parts, easy first: (function, points, book section[, provided helpers]).
+EXERCISES = arrange(EXERCISES, [
+    ("overlap_count", 2, "ch06-checkerboard"),
+    ("bilinear_kernel", 2, "ch06-bilinear"),
+    ("tf_same_conv_transpose2d", 3, "ch06-tf-same"),
+    ("conv_matrix", 3, "ch06-matrix"),
+    ("conv_transpose2d_via_conv", 4, "ch06-zero-insertion"),
+    ("conv_transpose2d", 5, "ch06-stamping"),
+])

@@ -8,7 +8,7 @@ autograd. Part B is graded against torch.autograd run on a float64 copy, which i
 import torch
 import torch.nn.functional as F
 
-from ..exercise_info import ExerciseInfo
+from ..exercise_info import ExerciseInfo, arrange
 from ..guard import CONVOLUTION
 from ..samples import SampleInput, pair
 
@@ -139,3 +139,9 @@ EXERCISES = [
                  "torch.autograd through F.conv2d (= torch.nn.grad.conv2d_input / conv2d_weight)",
                  conv2d_backward_samples, forbidden=CONVOLUTION, forbid_autograd=True),
 ]
+
+# The notebook's parts, easy first: (function, points, book section[, provided helpers]).
+EXERCISES = arrange(EXERCISES, [
+    ("conv_transpose2d", 3, "ch07-input-grad"),
+    ("conv2d_backward", 5, "ch07-backward", ("conv_transpose2d",)),
+])

@@ -7,7 +7,7 @@ the guards), so every case is a pair (pooled values, switches) that pooling real
 import torch
 import torch.nn.functional as F
 
-from ..exercise_info import ExerciseInfo
+from ..exercise_info import ExerciseInfo, arrange
 from ..guard import POOLING, UNPOOLING
 from ..samples import SampleInput, pair
 
@@ -131,3 +131,9 @@ EXERCISES = [
                  max_unpool2d_reference, "F.max_unpool2d", max_unpool2d_samples,
                  forbidden=UNPOOLING),
 ]
+
+# The notebook's parts, easy first: (function, points, book section[, provided helpers]).
+EXERCISES = arrange(EXERCISES, [
+    ("max_unpool2d", 3, "ch08-output-size"),
+    ("max_pool2d_with_indices", 4, "ch08-switches"),
+])

@@ -8,7 +8,7 @@ fails that check; a loop over the kh*kw kernel taps does not, since its length i
 import torch
 import torch.nn.functional as F
 
-from ..exercise_info import ExerciseInfo
+from ..exercise_info import ExerciseInfo, arrange
 from ..guard import CONVOLUTION, UNFOLD
 from ..samples import SampleInput, pair
 
@@ -242,3 +242,11 @@ EXERCISES = [
                  conv_transpose2d_col2im_reference, "F.conv_transpose2d",
                  conv_transpose2d_col2im_samples, forbidden=f"{CONVOLUTION}|{UNFOLD}"),
 ]
+
+# The notebook's parts, easy first: (function, points, book section[, provided helpers]).
+EXERCISES = arrange(EXERCISES, [
+    ("im2col", 3, "ch09-im2col"),
+    ("conv2d_im2col", 3, "ch09-gemm", ("im2col",)),
+    ("col2im", 4, "ch09-col2im"),
+    ("conv_transpose2d_col2im", 3, "ch09-col2im", ("col2im",)),
+])

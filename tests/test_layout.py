@@ -1,0 +1,132 @@
+"""Each notebook's layout comes from the registry; parts are independent; `provided` is correct.
+
+* headings, points, test cells, intro tables and book links are what `autograder.authoring`
+  generates from `ExerciseInfo` (points and order defined once, in the assignment module);
+* no part's grade depends on another part: every solution still passes with the other parts'
+  functions replaced by stubs that raise, because dependent parts call `autograder.provided`;
+* every `autograder.provided` function matches its PyTorch namesake on its exercise's cases,
+  and refuses to run inside the check of a part that may not use it.
+"""
+import re
+
+import pytest
+import torch
+
+from autograder import check, exercise_db, provided
+from autograder.authoring import book_url, layout_all, section_title
+from autograder.compare import assert_matches
+from autograder.errors import CheckFailure, ForbiddenOpError
+from autograder.samples import Draw
+from tests.conftest import (EXERCISES, SOLUTIONS, cell_source, graded_cells, nbgrader_meta,
+                            read_notebook, solution_functions)
+
+ASSIGNMENTS = sorted({info.assignment for info in exercise_db.values()})
+
+
+def test_committed_notebooks_are_laid_out_from_the_registry():
+    assert layout_all(write=False) == [], (
+        "solutions/ differ from the registry's layout: run `make release`")
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_points_headings_and_tables_match_the_registry(assignment):
+    infos = [i for i in exercise_db.values() if i.assignment == assignment]
+    for folder in (SOLUTIONS, EXERCISES):
+        notebook = read_notebook(folder / assignment / f"{assignment}.ipynb")
+        points, order = {}, []
+        for cell in graded_cells(notebook):
+            name = nbgrader_meta(cell)["grade_id"].removeprefix("test_").removesuffix("_hidden")
+            points[name] = points.get(name, 0) + nbgrader_meta(cell)["points"]
+        headings = [re.match(r"## Part (\w) — `(\w+)` \((\d+) points\)", cell_source(c))
+                    for c in notebook["cells"]]
+        headings = [(m[1], m[2], int(m[3])) for m in headings if m]
+        assert [(name, p) for _, name, p in headings] == [(i.name, i.points) for i in infos]
+        assert points == {i.name: i.points for i in infos}
+        assert [letter for letter, _, _ in headings] == list("ABCDEFGH"[:len(infos)])
+        intro = cell_source(notebook["cells"][0])
+        assert f"| | **Total** | **{sum(i.points for i in infos)}** |" in intro
+        for letter, name, p in headings:
+            assert re.search(rf"^\| {letter} \| `{name}\(.*\)` \| {p} \|$", intro, re.M)
+
+
+@pytest.mark.parametrize("key", sorted(exercise_db))
+def test_each_part_links_to_its_section_of_the_book(key):
+    info = exercise_db[key]
+    notebook = read_notebook(EXERCISES / info.assignment / f"{info.assignment}.ipynb")
+    part = next(cell_source(c) for c in notebook["cells"]
+                if nbgrader_meta(c).get("grade_id") == f"part_{info.name}")
+    title = section_title(info.assignment, info.section)
+    assert f"*In the book:* [§ {title}]({book_url(info.assignment, info.section)})" in part
+
+
+def _stub(*args, **kwargs):
+    raise NotImplementedError()
+
+
+@pytest.mark.parametrize("key", sorted(exercise_db))
+def test_no_part_depends_on_another_part_being_right(key):
+    assignment, name = key.split(".")
+    functions = solution_functions(assignment)
+    function = functions[name]
+    namespace = function.__globals__
+    others = {n: namespace[n] for n in functions if n != name and n in namespace}
+    try:
+        namespace.update({n: _stub for n in others})
+        check(key, function, verbose=False)
+    finally:
+        namespace.update(others)
+
+
+# provided function -> the exercise whose cases (and PyTorch reference) it is checked on
+PROVIDED = {
+    "corr2d": "01_cross_correlation.corr2d",
+    "pad2d": "01_cross_correlation.pad2d",
+    "conv2d": "05_grouped_separable.conv2d",
+    "conv3d": "03_conv3d.conv3d",
+    "conv_transpose2d": "06_transposed.conv_transpose2d",
+    "im2col": "09_fast_convolution.im2col",
+    "col2im": "09_fast_convolution.col2im",
+}
+
+
+def test_every_provided_function_is_listed():
+    assert sorted(PROVIDED) == sorted(provided.__all__)
+    used = {n for info in exercise_db.values() for n in info.may_use}
+    assert used <= set(provided.__all__)
+
+
+@pytest.mark.parametrize("name", sorted(PROVIDED))
+@pytest.mark.parametrize("hidden", [False, True])
+def test_provided_functions_match_pytorch(name, hidden):
+    key = PROVIDED[name]
+    info = exercise_db[key]
+    for sample in info.sample_inputs(Draw(5), hidden):
+        expected = info.reference(*sample.args, **sample.kwargs)
+        if not isinstance(expected, torch.Tensor):
+            continue  # a case whose arguments must be rejected
+        actual = getattr(provided, name)(*sample.args, **sample.kwargs)
+        assert_matches(actual, expected, what=f"provided.{name}")
+
+
+@pytest.mark.parametrize("name", sorted(PROVIDED))
+def test_a_provided_function_is_not_an_answer_to_its_own_exercise(name):
+    key = PROVIDED[name]
+    with pytest.raises(ForbiddenOpError, match=rf"called autograder.provided.{name}, which this "
+                                                r"part\s+may not use"):
+        check(key, getattr(provided, name), verbose=False)
+
+
+def test_a_provided_function_works_in_the_parts_that_may_use_it():
+    users = [info for info in exercise_db.values() if info.may_use]
+    assert users
+    for info in users:
+        solution = solution_functions(info.assignment)[info.name]
+        check(info.key, solution, verbose=False)   # these solutions call provided.*
+
+
+def test_a_provided_function_refused_in_a_part_costs_that_part():
+    def conv2d_via_provided(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+        return provided.conv2d(input, weight, bias, stride, padding, dilation, groups)
+
+    with pytest.raises(CheckFailure, match="may not use"):
+        check("05_grouped_separable.conv2d", conv2d_via_provided, verbose=False)
