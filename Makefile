@@ -18,6 +18,7 @@ $(STAMP): requirements.txt pyproject.toml
 
 book: $(STAMP)
 	$(BIN)/jupyter-book build -W -n --keep-going .
+	$(BIN)/python -c "from autograder.lab import write_book_config; write_book_config()"
 	@echo "The book is in _build/html: open _build/html/index.html in a browser."
 
 test: book sandbox

@@ -95,6 +95,7 @@ def main(argv=None):
         return 0
     if args.command == "validate":
         from . import grading
+        from .errors import wrap_message
         failed = False
         for notebook in args.notebooks:
             problems = grading.validate(notebook)
@@ -102,7 +103,7 @@ def main(argv=None):
             print(f"{notebook}: " + ("all tests pass" if not problems else
                                      f"{len(problems)} problem(s)"))
             for problem in problems:
-                print("  - " + problem.replace("\n", "\n    "))
+                print(wrap_message("  - " + problem.replace("\n", "\n    ")))
         return 1 if failed else 0
     return _grade(parser, args)
 

@@ -102,23 +102,42 @@ class CallOutcome:
 
 
 def learner_line(error, is_learner_file):
-    """'line 7 in corr2d: out[i, j] = ...' for the deepest frame of the learner's code, if any."""
+    """'line 7 in corr2d: out[i, j] = ...' for the deepest frame of the learner's code, if any.
+
+    The deepest: an error raised in a helper that the checked function calls (defined in another
+    cell, say) points at the helper's line, not at the call.
+    """
     frames = [f for f in traceback.extract_tb(error.__traceback__) if is_learner_file(f.filename)]
     if not frames:
         return ""
     frame = frames[-1]
-    return f"line {frame.lineno} in {frame.name}: {(frame.line or '').strip()}"
+    text = (frame.line or "").strip()
+    return f"line {frame.lineno} in {frame.name}" + (f": {text}" if text else "")
 
 
-def is_stub_error(error):
-    """True for the stub's own ``raise NotImplementedError()`` (no message), not PyTorch's."""
-    return isinstance(error, NotImplementedError) and not error.args
+_LIBRARY_ROOTS = tuple({os.path.dirname(os.path.dirname(torch.__file__)),
+                        os.path.dirname(os.__file__), os.path.dirname(__file__)})
+
+
+def is_library_file(filename):
+    """True for Python's, PyTorch's, installed packages' and this library's own files."""
+    return filename.startswith(_LIBRARY_ROOTS) or filename.startswith("<frozen")
+
+
+def is_stub_error(error, is_learner_file=None):
+    """True for the stub's own ``raise NotImplementedError()``: no message, raised by the
+    learner's code (PyTorch's NotImplementedError for an unsupported dtype or device is not)."""
+    if not isinstance(error, NotImplementedError) or error.args:
+        return False
+    frames = traceback.extract_tb(error.__traceback__)
+    return is_learner_file is None or bool(frames) and is_learner_file(frames[-1].filename)
 
 
 def call_locally(info, function, sample, is_learner_file=None):
     """Call ``function`` on a copy of ``sample`` in this process, under the guards."""
     code_file = getattr(getattr(function, "__code__", None), "co_filename", None)
-    is_learner_file = is_learner_file or (lambda name: name == code_file)
+    is_learner_file = is_learner_file or (
+        lambda name: name == code_file or not is_library_file(name))
     args = sample.clone()
     limit = float(os.environ.get(TIME_LIMIT_VARIABLE) or info.time_limit)
     outcome = CallOutcome("returned", time_limit=limit)
@@ -139,7 +158,8 @@ def call_locally(info, function, sample, is_learner_file=None):
         outcome.kind, outcome.error_type, outcome.error_message = (
             "raised", type(error).__name__, str(error))
         outcome.error_bases = tuple(c.__name__ for c in type(error).__mro__)
-        outcome.line, outcome.stub = learner_line(error, is_learner_file), is_stub_error(error)
+        outcome.line = learner_line(error, is_learner_file)
+        outcome.stub = is_stub_error(error, is_learner_file)
     finally:
         _checking.reset(checking)
     if record is not None:
@@ -174,12 +194,18 @@ def judge_call(info, sample, expected, outcome, op_counts=None):
             raise CheckFailure(f"{name} is not implemented yet: it raised NotImplementedError. "
                                "Replace `raise NotImplementedError()` with your code.")
         where = f"\n    at {outcome.line}" if outcome.line else ""
+        if {"NotImplementedError", "RuntimeError"} <= set(outcome.error_bases or ()):
+            raise CheckFailure(f"{name} raised PyTorch's NotImplementedError: "
+                               f"{outcome.error_message}{where}\n  PyTorch does not implement "
+                               "this operation for these inputs (their dtype or device): use "
+                               "another operation.")
         raise CheckFailure(f"{name} raised {outcome.error_type}: {outcome.error_message}{where}")
     if op_counts is not None and outcome.op_count is not None:
         op_counts.append(outcome.op_count)
     after = outcome.inputs_after
     if after is not None:
-        for (arg_name, before), (_, now) in zip(sample.tensors(), after.tensors()):
+        for (arg_name, before), (_, now) in zip(sample.tensors(info.parameters),
+                                                after.tensors(info.parameters)):
             if (not isinstance(now, torch.Tensor) or before.shape != now.shape
                     or not _equal(before, now.to(before.device))):
                 raise CheckFailure(f"{name} modified its input {arg_name} in place; work on a "
@@ -301,7 +327,7 @@ def run_check(info, call, *, hidden, seed, devices=None, verbose=False):
                 if isinstance(expected, Raises):
                     _check_raises(info, outcome, expected)
                 else:
-                    assert_matches(outcome, expected, what="the result")
+                    assert_matches(outcome, expected, what="the result", names=info.returns)
             except CheckFailure as failure:
                 where = "" if info.tensor_free else f", device {device}"
                 replay = (f"sample_input({exercise!r}, {index}, seed={seed}"

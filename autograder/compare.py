@@ -68,13 +68,14 @@ def describe_value(value):
     return repr(value)
 
 
-def assert_matches(actual, expected, what="the result"):
+def assert_matches(actual, expected, what="the result", names=()):
     """Raise `CheckFailure` unless ``actual`` matches ``expected``.
 
     ``expected`` is a tensor, a Python int, or a tuple of those (compared element by element).
     A tensor result must be a plain ``torch.Tensor`` (subclasses could redefine comparisons) on the
     expected device, with the expected dtype and shape, and close to the expected values. A
-    `Satisfies` expectation delegates to its own verification.
+    `Satisfies` expectation delegates to its own verification. ``names`` names the elements of a
+    tuple result in messages (``grad_input`` rather than "element 0 of the result").
     """
     if isinstance(expected, Satisfies):
         expected.verify(actual)
@@ -84,7 +85,9 @@ def assert_matches(actual, expected, what="the result"):
             raise CheckFailure(f"{what} should be a tuple of {len(expected)} values, "
                                f"got {describe_value(actual)}")
         for i, (a, e) in enumerate(zip(actual, expected)):
-            assert_matches(a, e, what=f"element {i} of {what}")
+            label = (f"{names[i]} (element {i} of {what})" if i < len(names)
+                     else f"element {i} of {what}")
+            assert_matches(a, e, what=label)
         return
     if isinstance(expected, bool) or not isinstance(expected, (int, _Tensor)):
         raise TypeError(f"cannot compare with expected value of type {type(expected).__name__}")

@@ -35,6 +35,8 @@ class ExerciseInfo:
             to `checks.OP_COUNT_SLACK` (a loop over positions or batch elements dispatches at
             least one more per iteration, so the large sample must add more iterations than
             that slack along every axis a loop could run over).
+        returns: for a function that returns a tuple, the names of its elements as the stub's
+            docstring gives them (``("grad_input", "grad_weight", "grad_bias")``).
         points: the part's weight in its assignment, by difficulty; the visible test holds
             `visible_points` of them and the hidden test the rest. Set with `arrange`.
         section: the label of the book section the part practises (``ch06-matrix``), for the
@@ -54,6 +56,7 @@ class ExerciseInfo:
     time_limit: float = 10.0
     forbid_autograd: bool = False
     op_count_inputs: Callable | None = None
+    returns: tuple = ()
     points: int = 3
     section: str = ""
     may_use: tuple = ()

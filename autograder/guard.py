@@ -156,6 +156,8 @@ class _FunctionWatch(TorchFunctionMode):
                 "Write it with torch operations only, so that it also runs on a GPU.")
         if self.forbid_autograd and _needs_autograd(func, args, kwargs):
             name = getattr(func, "__name__", repr(func))
+            if (kwargs or {}).get("requires_grad"):
+                name = f"{name}(..., requires_grad=True)"
             self.autograd_calls.append(name)
             raise ForbiddenOpError(autograd_message(self.function_name, name))
         return func(*args, **(kwargs or {}))
@@ -170,7 +172,10 @@ def _needs_autograd(func, args, kwargs):
 
 
 def autograd_message(function_name, op_name):
-    return (f"{function_name} used autograd ({op_name} on a tensor that requires grad). This "
+    how = (f"created a tensor with {op_name.split('(')[0]}(..., requires_grad=True)"
+           if op_name.endswith("requires_grad=True)") else
+           f"called {op_name} on a tensor that requires grad")
+    return (f"{function_name} used autograd: it {how}. This "
             "exercise is about computing the gradients yourself: write them as convolutions "
             "of the upstream gradient, without requires_grad, backward or torch.autograd.")
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from .nbgrader_config import REPO_ROOT
 
 __all__ = ["INSTRUCTOR_LAB_PLUGINS", "INSTRUCTOR_SERVER_EXTENSIONS", "write_learner_config",
-           "main"]
+           "write_book_config", "main"]
 
 INSTRUCTOR_LAB_PLUGINS = ("@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment",
                           "@jupyter/nbgrader:course-list")
@@ -38,8 +38,29 @@ def write_learner_config(folder=Path(sys.prefix) / "etc" / "jupyter-learner"):
     return folder
 
 
+def write_book_config(book=REPO_ROOT / "_build" / "html",
+                      folder=Path(sys.prefix) / "etc" / "jupyter"):
+    """Serve the rendered book at ``/static/`` from every Jupyter server of this environment.
+
+    The exercises link each part to ``/static/book/<chapter>.html#<section>``
+    (`autograder.authoring.book_url`): an address on the Jupyter server itself, so the link
+    works whether JupyterLab was started at the repository root, in exercises/ or elsewhere.
+    It is the environment's ``jupyter_server_config.json`` (Jupyter reads ``ServerApp``
+    settings from that file, not from the ``jupyter_server_config.d`` folder, which only enables
+    extensions); other settings in it are kept. ``make book`` calls this; returns the file.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "jupyter_server_config.json"
+    config = json.loads(path.read_text()) if path.is_file() else {}
+    config.setdefault("ServerApp", {})["extra_static_paths"] = [str(Path(book))]
+    path.write_text(json.dumps(config, indent=1))
+    return path
+
+
 def main(arguments=()):
     """Replace this process by ``jupyter lab exercises/`` with the learner's configuration."""
+    write_book_config()
     env = dict(os.environ, JUPYTER_CONFIG_DIR=str(write_learner_config()))
     jupyter = Path(sys.executable).with_name("jupyter")
     command = [str(jupyter), "lab", str(REPO_ROOT / "exercises")]

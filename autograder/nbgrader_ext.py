@@ -20,6 +20,7 @@ from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Bool, Float, Unicode
 
+from .errors import wrap_message
 from .instructor.course import read_or_create_secret
 from .instructor.jobs import (GradingJob, content_hash, learner_code_digest, source_tests,
                               student_seed)
@@ -132,6 +133,7 @@ class ConciseErrors(NbGraderPreprocessor):
         if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("grade"):
             for output in cell.get("outputs", []):
                 if output.get("output_type") == "error":
-                    output["traceback"] = [f"\x1b[0;31m{output.get('ename')}\x1b[0m: "
-                                           f"{output.get('evalue')}"]
+                    name = output.get("ename") or "Error"
+                    text = wrap_message(f"{name}: {output.get('evalue')}")
+                    output["traceback"] = [f"\x1b[0;31m{name}\x1b[0m{text[len(name):]}"]
         return cell, resources

@@ -43,10 +43,15 @@ class SampleInput:
     def clone(self):
         return self.map_tensors(lambda t: t.clone())
 
-    def tensors(self):
-        """(argument name or position, tensor) pairs, for checking inputs were not modified."""
-        named = [(f"argument {i + 1}", a) for i, a in enumerate(self.args)]
-        named += list(self.kwargs.items())
+    def tensors(self, parameter_names=()):
+        """(parameter name, tensor) pairs, for checking inputs were not modified.
+
+        Positional arguments take their names from ``parameter_names`` (the stub's), else
+        "argument 2" and so on.
+        """
+        named = [(f"`{parameter_names[i]}`" if i < len(parameter_names) else f"argument {i + 1}",
+                  a) for i, a in enumerate(self.args)]
+        named += [(f"`{k}`", v) for k, v in self.kwargs.items()]
         return [(n, v) for n, v in named if isinstance(v, torch.Tensor)]
 
     def describe(self, function_name, parameter_names=()):

@@ -92,3 +92,16 @@ def summary_block(summary, student, assignment):
 def assignments():
     from autograder.grading import assignments as names
     return names()
+
+
+def points(key):
+    """Points of one part (``"01_cross_correlation.corr2d"``), from the exercise registry."""
+    from autograder.exercise_db import exercise_db
+    return float(exercise_db[key].points)
+
+
+def total_points(assignment):
+    """Points of a whole assignment, from the exercise registry."""
+    from autograder.exercise_db import exercise_db
+    return float(sum(i.points for i in exercise_db.values() if i.assignment == assignment))
+

@@ -1,7 +1,7 @@
 """A class of cheaters, graded once through ``python -m autograder grade``.
 
 Each student of the class is one attack (sources in `tests.attacks.ch01`) on assignment
-01_cross_correlation (15 points: five functions, 1 visible + 2 hidden points each): compute
+01_cross_correlation (five functions; points from the registry, corr2d worth 3): compute
 ``F.conv2d`` where the guards might not look (threads, helper processes, native code, kernels
 re-enabled), fool the checks (fake library, replaced code, lying tensors, edited tests), read or
 write what only the instructor may (solutions, gradebook, course secret, other submissions, the
@@ -31,15 +31,16 @@ from pathlib import Path
 import pytest
 
 from tests.attacks import ch01 as A
-from tests.conftest import (REPO, SOLUTIONS, filled_exercise, nbgrader_meta, solution_sources,
-                            summary_block, write_submission)
+from autograder.exercise_db import exercise_db
+from tests.conftest import (REPO, SOLUTIONS, filled_exercise, nbgrader_meta, points,
+                            solution_sources, summary_block, total_points, write_submission)
 
 pytestmark = pytest.mark.slow
 
 CH1 = "01_cross_correlation"
-FULL = 15.0
-ONE_FUNCTION = FULL - 3          # one function's 3 points lost, everything else graded
-VISIBLE_ONLY = FULL - 2          # one function's visible case passes, its hidden ones fail
+FULL = total_points(CH1)
+ONE_FUNCTION = FULL - points(f"{CH1}.corr2d")   # corr2d's points lost, everything else graded
+VISIBLE_ONLY = FULL - exercise_db[f"{CH1}.corr2d"].hidden_points   # its hidden tests fail
 MEMORY_LIMIT_GIB = 2
 RUN_TIMEOUT = 900
 HONEST = ("honest_a", "honest_b")
@@ -375,7 +376,7 @@ def test_honest_students_keep_full_marks_and_get_feedback(graded, student):
     assert (row["status"], row["score"], row["max_score"]) == ("graded", FULL, FULL), row
     assert row["flags"] == ""
     page = graded["out"] / "feedback" / student / CH1 / f"{CH1}.html"
-    assert page.is_file() and "15 / 15" in page.read_text()
+    assert page.is_file() and f"{FULL:g} / {FULL:g}" in page.read_text()
 
 
 @pytest.mark.parametrize("student", sorted(set(SCORES) - set(HONEST)))

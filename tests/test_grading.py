@@ -19,8 +19,9 @@ import pytest
 
 from autograder.instructor.jobs import learner_code_digest, student_seed
 from autograder.instructor.record import read_csv
-from tests.conftest import (REPO, SOLUTIONS, filled_exercise, nbgrader_meta,
-                            read_notebook, solution_sources, summary_block, write_submission)
+from tests.conftest import (REPO, SOLUTIONS, filled_exercise, nbgrader_meta, points,
+                            read_notebook, solution_sources, summary_block, total_points,
+                            write_submission)
 from tests.implementations import load_all
 
 pytestmark = pytest.mark.slow
@@ -28,7 +29,7 @@ pytestmark = pytest.mark.slow
 MUTANTS, ALTERNATES = load_all()
 CH1, CH2 = "01_cross_correlation", "02_multichannel"
 ALL = sorted(p.name for p in SOLUTIONS.iterdir() if (p / f"{p.name}.ipynb").is_file())
-FULL = 15.0     # points of 01_cross_correlation, where the special cases are graded
+FULL = total_points(CH1)     # 01_cross_correlation, where the special cases are graded
 
 CH1_STRIDED_OWN_HELPERS = '''
 def corr2d_strided(x, k, stride=1, padding=0):
@@ -209,7 +210,7 @@ def test_alternates_get_full_marks(graded, assignment, index):
 
 @pytest.mark.parametrize("student", ["forbidden", "forbidden_swallowed"])
 def test_a_forbidden_call_costs_that_function_only(graded, student):
-    assert score(graded, student) == FULL - 3
+    assert score(graded, student) == FULL - points(f"{CH1}.corr2d")
     assert re.search(r"forbidden operation aten\.conv", _student_summary(graded, student))
     assert "forbidden" in row(graded, student)["flags"]
 
@@ -218,31 +219,31 @@ def test_a_forbidden_call_costs_that_function_only(graded, student):
                                      "tamper_exceptions"])
 def test_tampering_with_the_checks_changes_nothing(graded, student):
     """Each notebook has a wrong conv_output_size plus a trick; the verdict is made elsewhere."""
-    assert score(graded, student) == FULL - 3
+    assert score(graded, student) == FULL - points(f"{CH1}.conv_output_size")
 
 
 def test_an_endless_cell_costs_only_what_depends_on_it(graded):
-    """pad2d's cell never ends (it even swallows the interrupt): pad2d and corr2d_strided (which
-    uses pad2d) lose their points, everything else is graded."""
-    assert score(graded, "endless_cell") == FULL - 6
+    """pad2d's cell never ends (it even swallows the interrupt): pad2d loses its points, and
+    everything else is graded (corr2d_strided uses `provided.pad2d`, not the learner's)."""
+    assert score(graded, "endless_cell") == FULL - points(f"{CH1}.pad2d")
     assert "ran longer than 15 s" in _student_summary(graded, "endless_cell")
     assert "timeout" in row(graded, "endless_cell")["flags"]
 
 
 def test_an_endless_function_costs_only_its_tests(graded):
-    assert score(graded, "endless_function") == FULL - 3
+    assert score(graded, "endless_function") == FULL - points(f"{CH1}.conv_output_size")
     assert "did not return within 3 s" in _student_summary(graded, "endless_function")
     assert "timeout" in row(graded, "endless_function")["flags"]
 
 
 def test_a_process_crash_costs_only_what_depends_on_it(graded):
     """os._exit in convolve2d's cell: a new process runs the other cells and grading goes on."""
-    assert score(graded, "crash") == FULL - 3
+    assert score(graded, "crash") == FULL - points(f"{CH1}.convolve2d")
     assert "crash" in row(graded, "crash")["flags"]
 
 
 def test_an_import_error_costs_only_that_cell(graded):
-    assert score(graded, "import_error") == FULL - 3
+    assert score(graded, "import_error") == FULL - points(f"{CH1}.conv_output_size")
     assert "ModuleNotFoundError" in _student_summary(graded, "import_error")
 
 
@@ -272,7 +273,7 @@ def test_students_without_a_submission_are_listed_as_not_submitted(graded):
 @pytest.mark.parametrize("student", ["deleted_tests", "edited_tests"])
 def test_deleted_or_edited_tests_change_nothing_and_are_flagged(graded, student):
     """Only conv_output_size is wrong; the instructor's tests grade everything as usual."""
-    assert score(graded, student) == FULL - 3
+    assert score(graded, student) == FULL - points(f"{CH1}.conv_output_size")
     assert "tampered" in row(graded, student)["flags"]
     assert "test cells changed" in _student_summary(graded, student)
 

@@ -114,7 +114,7 @@ def test_check_reports_a_modified_input():
         x.zero_()
         return x[: x.shape[0] - k.shape[0] + 1, : x.shape[1] - k.shape[1] + 1].clone()
 
-    with pytest.raises(CheckFailure, match="modified its input argument 1 in place"):
+    with pytest.raises(CheckFailure, match="modified its input `x` in place"):
         check("01_cross_correlation.corr2d", corr2d_in_place, verbose=False)
 
 

@@ -13,6 +13,8 @@ import urllib.request
 
 import pytest
 
+from autograder.exercise_db import exercise_db
+from autograder.authoring import book_url
 from autograder.lab import INSTRUCTOR_LAB_PLUGINS
 from tests.conftest import REPO
 
@@ -78,3 +80,19 @@ def test_instructor_extensions_are_off_and_learner_ones_stay(lab):
 
 def test_the_formgrader_is_not_served(lab):
     assert _get(f"{lab}/formgrader?token=learner")[0] == 404
+
+
+def test_every_part_links_to_a_section_the_server_serves(lab):
+    """The parts' links (`/static/book/...#section`) open the rendered book from any JupyterLab
+    of this environment: this server's root is a scratch folder, not the repository."""
+    pages = {}
+    for info in exercise_db.values():
+        url = book_url(info.assignment, info.section)
+        page, _, anchor = url.partition("#")
+        if page not in pages:
+            pages[page] = _get(f"{lab}{page}")   # no token: the book is public static content
+        status, html = pages[page]
+        assert status == 200, url
+        assert f'id="{anchor}"' in html, url
+    status, css = _get(f"{lab}/static/_static/styles/theme.css")
+    assert status == 200 and css

@@ -12,7 +12,8 @@ import re
 import pytest
 import torch
 
-from autograder import check, exercise_db, provided
+from autograder import check, provided
+from autograder.exercise_db import exercise_db
 from autograder.authoring import book_url, layout_all, section_title
 from autograder.compare import assert_matches
 from autograder.errors import CheckFailure, ForbiddenOpError

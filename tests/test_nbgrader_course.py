@@ -3,7 +3,7 @@
 A course folder made by ``nbgrader quickstart`` (its example assignment removed) holds the
 course's source notebook for chapter 1, released with ``nbgrader generate_assignment``, and three
 submissions: a perfect one, an untouched stub, and one with a wrong ``conv_output_size`` (3 of
-15 points) whose test cells were all replaced by ``pass``.
+all its points but those of conv_output_size) whose test cells were all replaced by ``pass``.
 
 * ``python -m autograder grade SUBMITTED --course-dir COURSE`` writes nbgrader's gradebook,
   autograded notebooks and feedback, so that ``nbgrader export`` (what formgrader reads) shows
@@ -25,6 +25,7 @@ from pathlib import Path
 
 import pytest
 
+from autograder.exercise_db import exercise_db
 from tests.conftest import (REPO, SOLUTIONS, filled_exercise, nbgrader_meta, read_notebook,
                             solution_sources, write_submission)
 from tests.implementations import load_all
@@ -32,7 +33,9 @@ from tests.implementations import load_all
 pytestmark = pytest.mark.slow
 
 A = "01_cross_correlation"
-EXPECTED = {"perfect": 15.0, "untouched": 0.0, "tamperer": 12.0}
+_WRONG = exercise_db["01_cross_correlation.conv_output_size"]   # the tamperer's wrong part
+FULL = float(sum(i.points for i in exercise_db.values() if i.assignment == _WRONG.assignment))
+EXPECTED = {"perfect": FULL, "untouched": 0.0, "tamperer": FULL - _WRONG.points}
 TWO_LINES = ("from autograder.nbgrader_config import use_trusted_grading\n"
              "use_trusted_grading(get_config())\n")
 BIN = Path(sys.executable).parent          # the venv's bin/: nbgrader, and the alembic it runs
@@ -187,9 +190,9 @@ def test_grade_writes_the_courses_gradebook(graded):
     assert scores == EXPECTED
     # the points are where formgrader shows them: per grade cell
     grades = _grade_scores(course, "tamperer")
-    assert grades["test_conv_output_size"] == (0.0, 1.0)
-    assert grades["test_conv_output_size_hidden"] == (0.0, 2.0)
-    assert sum(auto for auto, _ in grades.values()) == 12.0
+    assert grades["test_conv_output_size"] == (0.0, _WRONG.visible_points)
+    assert grades["test_conv_output_size_hidden"] == (0.0, _WRONG.hidden_points)
+    assert sum(auto for auto, _ in grades.values()) == FULL - _WRONG.points
 
 
 def test_grade_writes_autograded_notebooks_and_feedback(graded):
@@ -251,9 +254,10 @@ def test_stock_autograde_ignores_edited_test_cells(stock):
              if nbgrader_meta(c).get("grade") and not nbgrader_meta(c).get("solution")]
     assert len(tests) == 10 and all(c["source"] == "pass" for c in tests)
     grades = _grade_scores(course, "tamperer")
-    assert grades["test_conv_output_size"] == (0.0, 1.0)
-    assert grades["test_conv_output_size_hidden"] == (0.0, 2.0)
-    assert grades["test_corr2d_hidden"] == (2.0, 2.0)
+    assert grades["test_conv_output_size"] == (0.0, _WRONG.visible_points)
+    assert grades["test_conv_output_size_hidden"] == (0.0, _WRONG.hidden_points)
+    hidden = exercise_db["01_cross_correlation.corr2d"].hidden_points
+    assert grades["test_corr2d_hidden"] == (hidden, hidden)
     cells = {nbgrader_meta(c).get("grade_id"): c for c in read_notebook(
         course / "autograded" / "tamperer" / A / f"{A}.ipynb")["cells"]}
     assert 'check("01_cross_correlation.conv_output_size", conv_output_size)' in \

@@ -137,7 +137,8 @@ EXERCISES = [
                  ("grad_output", "input", "weight", "stride", "padding"),
                  conv2d_backward_reference,
                  "torch.autograd through F.conv2d (= torch.nn.grad.conv2d_input / conv2d_weight)",
-                 conv2d_backward_samples, forbidden=CONVOLUTION, forbid_autograd=True),
+                 conv2d_backward_samples, forbidden=CONVOLUTION, forbid_autograd=True,
+                 returns=("grad_input", "grad_weight", "grad_bias")),
 ]
 
 # The notebook's parts, easy first: (function, points, book section[, provided helpers]).

@@ -125,7 +125,7 @@ EXERCISES = [
     ExerciseInfo(ASSIGNMENT, "max_pool2d_with_indices",
                  ("input", "kernel_size", "stride", "padding"),
                  max_pool2d_with_indices_reference, "F.max_pool2d(..., return_indices=True)",
-                 max_pool2d_with_indices_samples, forbidden=POOLING),
+                 max_pool2d_with_indices_samples, forbidden=POOLING, returns=("output", "indices")),
     ExerciseInfo(ASSIGNMENT, "max_unpool2d",
                  ("input", "indices", "kernel_size", "stride", "padding", "output_size"),
                  max_unpool2d_reference, "F.max_unpool2d", max_unpool2d_samples,
