@@ -1,8 +1,11 @@
 """Assignment 07_gradients: backpropagation through a convolution.
 
-The learner writes a transposed convolution (Part A) and the whole backward pass of a strided,
-padded, multi-channel convolution (Part B) without any convolution operator and without
-autograd. Part B is graded against torch.autograd run on a float64 copy, which is what
+The learner writes the gradient of a convolution with respect to its input, as
+``torch.nn.grad.conv2d_input`` (a transposed convolution whose ``output_padding`` restores the
+forward's input size), and the whole backward pass of a strided, padded, multi-channel
+convolution, without any convolution operator and without autograd. Both may call
+`autograder.provided.conv_transpose2d` (chapter 6 asked for the transposed convolution itself).
+The backward pass is graded against torch.autograd run on a float64 copy, which is what
 ``torch.nn.grad.conv2d_input`` / ``conv2d_weight`` compute too (the book asserts that).
 """
 import torch
@@ -14,13 +17,13 @@ from ..samples import SampleInput, pair
 
 ASSIGNMENT = "07_gradients"
 
-_conv2d, _conv_transpose2d, _grad, _zeros, _enable_grad = (
-    F.conv2d, F.conv_transpose2d, torch.autograd.grad, torch.zeros, torch.enable_grad)
+_conv2d, _grad, _zeros, _enable_grad = (
+    F.conv2d, torch.autograd.grad, torch.zeros, torch.enable_grad)
+_conv2d_input = torch.nn.grad.conv2d_input
 
 
-def conv_transpose2d_reference(input, weight, stride=1, padding=0, output_padding=0):
-    return _conv_transpose2d(input, weight, stride=stride, padding=padding,
-                             output_padding=output_padding)
+def conv2d_input_reference(input_size, weight, grad_output, stride=1, padding=0):
+    return _conv2d_input(input_size, weight, grad_output, stride=stride, padding=padding)
 
 
 def conv2d_backward_reference(grad_output, input, weight, stride=1, padding=0):
@@ -42,46 +45,6 @@ def conv2d_backward_reference(grad_output, input, weight, stride=1, padding=0):
 def _size_with_output(draw, k, p, low=1, high=9):
     """An input size >= k - 2p (so the convolution has an output) along one axis."""
     return draw.int(max(low, k - 2 * p), max(high, k - 2 * p))
-
-
-def _transposed_case(draw):
-    dtype = draw.dtype()
-    n, c_in, c_out = draw.int(1, 2), draw.int(1, 3), draw.int(1, 3)
-    stride, padding = draw.int_or_pair(1, 3), draw.int_or_pair(0, 2)
-    (sh, sw), (ph, pw) = pair(stride), pair(padding)
-    kh, kw = draw.int(1, 4), draw.int(1, 4)
-    kwargs = {"stride": stride, "padding": padding}
-    op = (draw.int(0, sh - 1), draw.int(0, sw - 1))
-    if op != (0, 0):
-        kwargs["output_padding"] = op if op[0] != op[1] else op[0]
-    sizes = []
-    for k, s, p, o in ((kh, sh, ph, op[0]), (kw, sw, pw, op[1])):
-        smallest = 1                # output size (H - 1) s - 2p + k + op must be >= 1
-        while (smallest - 1) * s - 2 * p + k + o < 1:
-            smallest += 1
-        sizes.append(draw.int(smallest, smallest + 5))
-    return SampleInput((draw.tensor(n, c_in, *sizes, dtype=dtype),
-                        draw.tensor(c_in, c_out, kh, kw, dtype=dtype)), kwargs)
-
-
-def conv_transpose2d_samples(draw, hidden):
-    samples = [
-        SampleInput((draw.integer_tensor(1, 1, 2, 2), draw.integer_tensor(1, 1, 3, 3)),
-                    {"stride": 2}, note="2x2 input, 3x3 kernel, stride 2: the copies overlap"),
-        SampleInput((draw.tensor(2, 3, 4, 5), draw.tensor(3, 2, 2, 3)),
-                    note="defaults: stride 1, no padding; 3 -> 2 channels, weight (C_in, C_out, kh, kw)"),
-        SampleInput((draw.tensor(1, 2, 3, 4), draw.tensor(2, 3, 3, 3)),
-                    {"stride": 2, "padding": 1, "output_padding": 1},
-                    note="output_padding adds one row and one column at the end only"),
-        SampleInput((draw.tensor(1, 2, 4, 3, dtype=torch.float64),
-                     draw.tensor(2, 1, 2, 3, dtype=torch.float64)),
-                    {"stride": (3, 2), "padding": (0, 2), "output_padding": (2, 1)},
-                    note="pairs for everything, padding > kernel - 1 along the width"),
-        SampleInput((draw.tensor(1, 1, 3, 3), draw.tensor(1, 2, 2, 2)), {"stride": 3},
-                    note="stride larger than the kernel: gaps of zeros between the copies"),
-    ]
-    samples += [_transposed_case(draw) for _ in range(20 if hidden else 5)]
-    return samples
 
 
 def _backward_sample(draw, n, c_in, c_out, size, kernel, dtype=torch.float32, note="",
@@ -128,11 +91,17 @@ def conv2d_backward_samples(draw, hidden):
     return samples
 
 
+def conv2d_input_samples(draw, hidden):
+    """The backward pass's cases, as (input_size, weight, grad_output)."""
+    return [SampleInput((tuple(s.args[1].shape), s.args[2], s.args[0]), s.kwargs, s.note)
+            for s in conv2d_backward_samples(draw, hidden)]
+
+
 EXERCISES = [
-    ExerciseInfo(ASSIGNMENT, "conv_transpose2d",
-                 ("input", "weight", "stride", "padding", "output_padding"),
-                 conv_transpose2d_reference, "F.conv_transpose2d", conv_transpose2d_samples,
-                 forbidden=CONVOLUTION),
+    ExerciseInfo(ASSIGNMENT, "conv2d_input", ("input_size", "weight", "grad_output", "stride",
+                                              "padding"),
+                 conv2d_input_reference, "torch.nn.grad.conv2d_input", conv2d_input_samples,
+                 forbidden=CONVOLUTION, forbid_autograd=True),
     ExerciseInfo(ASSIGNMENT, "conv2d_backward",
                  ("grad_output", "input", "weight", "stride", "padding"),
                  conv2d_backward_reference,
@@ -143,6 +112,6 @@ EXERCISES = [
 
 # The notebook's parts, easy first: (function, points, book section[, provided helpers]).
 EXERCISES = arrange(EXERCISES, [
-    ("conv_transpose2d", 3, "ch07-input-grad"),
+    ("conv2d_input", 2, "ch07-input-grad", ("conv_transpose2d",)),
     ("conv2d_backward", 5, "ch07-backward", ("conv_transpose2d",)),
 ])

@@ -1,117 +1,70 @@
 """Mutants and alternates for assignment 07_gradients."""
 import torch
 
+from autograder import provided
+
 from . import alternate, mutant
 
 A = "07_gradients"
 
 
-# conv_transpose2d -----------------------------------------------------------------------------
-@mutant(f"{A}.conv_transpose2d", "kernel not flipped in the zero-insertion form")
-def conv_transpose2d_no_flip(input, weight, stride=1, padding=0, output_padding=0):
+# conv2d_input ---------------------------------------------------------------------------------
+@mutant(f"{A}.conv2d_input", "no output_padding: too short when (H + 2p - k) % s != 0")
+def conv2d_input_no_output_padding(input_size, weight, grad_output, stride=1, padding=0):
+    return provided.conv_transpose2d(grad_output, weight, stride=stride, padding=padding)
+
+
+@mutant(f"{A}.conv2d_input", "the missing rows added at the top and left")
+def conv2d_input_rows_on_top(input_size, weight, grad_output, stride=1, padding=0):
     import torch.nn.functional as F
-    sh, sw = (stride, stride) if isinstance(stride, int) else stride
-    ph, pw = (padding, padding) if isinstance(padding, int) else padding
-    oph, opw = (output_padding,) * 2 if isinstance(output_padding, int) else output_padding
-    n, c_in, h, w = input.shape
-    kh, kw = weight.shape[2:]
-    spread = input.new_zeros(n, c_in, (h - 1) * sh + 1, (w - 1) * sw + 1)
-    spread[:, :, ::sh, ::sw] = input
-    spread = F.pad(spread, (kw - 1 - pw, kw - 1 - pw + opw, kh - 1 - ph, kh - 1 - ph + oph))
-    windows = spread.unfold(2, kh, 1).unfold(3, kw, 1)
-    return torch.einsum("nchwab,coab->nohw", windows, weight)
+    short = provided.conv_transpose2d(grad_output, weight, stride=stride, padding=padding)
+    missing_h, missing_w = input_size[-2] - short.shape[-2], input_size[-1] - short.shape[-1]
+    return F.pad(short, (missing_w, 0, missing_h, 0))
 
 
-@mutant(f"{A}.conv_transpose2d", "output_padding added on both sides")
-def conv_transpose2d_output_padding_both_sides(input, weight, stride=1, padding=0,
-                                               output_padding=0):
+@mutant(f"{A}.conv2d_input", "padding forgotten in the output_padding arithmetic")
+def conv2d_input_padding_ignored(input_size, weight, grad_output, stride=1, padding=0):
+    sh, sw = (stride, stride) if isinstance(stride, int) else stride
+    h, w = input_size[-2:]
+    kh, kw = weight.shape[-2:]
+    return provided.conv_transpose2d(grad_output, weight, stride=stride, padding=padding,
+                                     output_padding=((h - kh) % sh, (w - kw) % sw))
+
+
+@mutant(f"{A}.conv2d_input", "the kernel flipped once more: a correlation, not the transpose")
+def conv2d_input_kernel_flipped(input_size, weight, grad_output, stride=1, padding=0):
     sh, sw = (stride, stride) if isinstance(stride, int) else stride
     ph, pw = (padding, padding) if isinstance(padding, int) else padding
-    oph, opw = (output_padding,) * 2 if isinstance(output_padding, int) else output_padding
-    n, _, h, w = input.shape
-    _, c_out, kh, kw = weight.shape
-    full = input.new_zeros(n, c_out, (h - 1) * sh + kh + 2 * oph, (w - 1) * sw + kw + 2 * opw)
-    for a in range(kh):
+    h, w = input_size[-2:]
+    kh, kw = weight.shape[-2:]
+    flipped = weight.flip(-2, -1)          # a flip too many: correlation, not convolution
+    return provided.conv_transpose2d(grad_output, flipped, stride=(sh, sw), padding=(ph, pw),
+                                     output_padding=((h + 2 * ph - kh) % sh,
+                                                     (w + 2 * pw - kw) % sw))
+
+
+@alternate(f"{A}.conv2d_input", "stamp a scaled kernel copy per tap into a zero gradient")
+def conv2d_input_stamp(input_size, weight, grad_output, stride=1, padding=0):
+    sh, sw = (stride, stride) if isinstance(stride, int) else stride
+    ph, pw = (padding, padding) if isinstance(padding, int) else padding
+    n, c_in, h, w = input_size
+    _, _, out_h, out_w = grad_output.shape
+    kh, kw = weight.shape[-2:]
+    grad = grad_output.new_zeros(n, c_in, h + 2 * ph + sh + kh, w + 2 * pw + sw + kw)
+    for a in range(kh):            # input pixel (s i + a, s j + b) was read by tap (a, b)
         for b in range(kw):
-            full[:, :, oph + a:oph + a + (h - 1) * sh + 1:sh,
-                 opw + b:opw + b + (w - 1) * sw + 1:sw] += torch.einsum(
-                "nchw,co->nohw", input, weight[:, :, a, b])
-    return full[:, :, ph:full.shape[2] - ph, pw:full.shape[3] - pw]
+            grad[:, :, a:a + (out_h - 1) * sh + 1:sh, b:b + (out_w - 1) * sw + 1:sw] += (
+                torch.einsum("nohw,oc->nchw", grad_output, weight[:, :, a, b]))
+    return grad[:, :, ph:ph + h, pw:pw + w]
 
 
-@mutant(f"{A}.conv_transpose2d", "padding cropped at the top and left only")
-def conv_transpose2d_crop_one_side(input, weight, stride=1, padding=0, output_padding=0):
-    sh, sw = (stride, stride) if isinstance(stride, int) else stride
-    ph, pw = (padding, padding) if isinstance(padding, int) else padding
-    oph, opw = (output_padding,) * 2 if isinstance(output_padding, int) else output_padding
-    n, _, h, w = input.shape
-    _, c_out, kh, kw = weight.shape
-    full = input.new_zeros(n, c_out, (h - 1) * sh + kh + oph, (w - 1) * sw + kw + opw)
-    for a in range(kh):
-        for b in range(kw):
-            full[:, :, a:a + (h - 1) * sh + 1:sh, b:b + (w - 1) * sw + 1:sw] += torch.einsum(
-                "nchw,co->nohw", input, weight[:, :, a, b])
-    return full[:, :, ph:, pw:]
-
-
-@mutant(f"{A}.conv_transpose2d", "weight read as (C_out, C_in, kh, kw), as in conv2d")
-def conv_transpose2d_channels_not_swapped(input, weight, stride=1, padding=0,
-                                          output_padding=0):
-    sh, sw = (stride, stride) if isinstance(stride, int) else stride
-    ph, pw = (padding, padding) if isinstance(padding, int) else padding
-    oph, opw = (output_padding,) * 2 if isinstance(output_padding, int) else output_padding
-    n, _, h, w = input.shape
+@alternate(f"{A}.conv2d_input", "F.fold adds the columns W^T @ grad_output into the image")
+def conv2d_input_fold(input_size, weight, grad_output, stride=1, padding=0):
+    import torch.nn.functional as F
+    n, c_in, h, w = input_size
     c_out, _, kh, kw = weight.shape
-    full = input.new_zeros(n, c_out, (h - 1) * sh + kh + oph, (w - 1) * sw + kw + opw)
-    for a in range(kh):
-        for b in range(kw):
-            full[:, :, a:a + (h - 1) * sh + 1:sh, b:b + (w - 1) * sw + 1:sw] += torch.einsum(
-                "nchw,oc->nohw", input, weight[:, :, a, b])
-    return full[:, :, ph:full.shape[2] - ph, pw:full.shape[3] - pw]
-
-
-@alternate(f"{A}.conv_transpose2d", "stamp a scaled kernel copy per tap, then crop the padding")
-def conv_transpose2d_stamp(input, weight, stride=1, padding=0, output_padding=0):
-    sh, sw = (stride, stride) if isinstance(stride, int) else stride
-    ph, pw = (padding, padding) if isinstance(padding, int) else padding
-    oph, opw = (output_padding,) * 2 if isinstance(output_padding, int) else output_padding
-    n, _, h, w = input.shape
-    _, c_out, kh, kw = weight.shape
-    full = input.new_zeros(n, c_out, (h - 1) * sh + kh + oph, (w - 1) * sw + kw + opw)
-    for a in range(kh):
-        for b in range(kw):
-            full[:, :, a:a + (h - 1) * sh + 1:sh, b:b + (w - 1) * sw + 1:sw] += torch.einsum(
-                "nchw,co->nohw", input, weight[:, :, a, b])
-    return full[:, :, ph:full.shape[2] - ph, pw:full.shape[3] - pw]
-
-
-@alternate(f"{A}.conv_transpose2d", "col2im: one matmul, then F.fold adds the overlapping copies")
-def conv_transpose2d_fold(input, weight, stride=1, padding=0, output_padding=0):
-    import torch.nn.functional as F
-    sh, sw = (stride, stride) if isinstance(stride, int) else stride
-    ph, pw = (padding, padding) if isinstance(padding, int) else padding
-    oph, opw = (output_padding,) * 2 if isinstance(output_padding, int) else output_padding
-    n, c_in, h, w = input.shape
-    _, c_out, kh, kw = weight.shape
-    cols = weight.reshape(c_in, -1).T @ input.reshape(n, c_in, h * w)   # (N, C_out kh kw, H W)
-    full_h, full_w = (h - 1) * sh + kh + oph, (w - 1) * sw + kw + opw
-    full = F.fold(cols, (full_h, full_w), (kh, kw), stride=(sh, sw))
-    return full[:, :, ph:full_h - ph, pw:full_w - pw]
-
-
-@alternate(f"{A}.conv_transpose2d", "one input pixel at a time (a loop over H x W)")
-def conv_transpose2d_per_pixel(input, weight, stride=1, padding=0, output_padding=0):
-    sh, sw = (stride, stride) if isinstance(stride, int) else stride
-    ph, pw = (padding, padding) if isinstance(padding, int) else padding
-    oph, opw = (output_padding,) * 2 if isinstance(output_padding, int) else output_padding
-    n, _, h, w = input.shape
-    _, c_out, kh, kw = weight.shape
-    full = input.new_zeros(n, c_out, (h - 1) * sh + kh + oph, (w - 1) * sw + kw + opw)
-    for i in range(h):
-        for j in range(w):
-            full[:, :, i * sh:i * sh + kh, j * sw:j * sw + kw] += torch.einsum(
-                "nc,coab->noab", input[:, :, i, j], weight)
-    return full[:, :, ph:full.shape[2] - ph, pw:full.shape[3] - pw]
+    cols = weight.reshape(c_out, -1).T @ grad_output.reshape(n, c_out, -1)
+    return F.fold(cols, (h, w), (kh, kw), stride=stride, padding=padding)
 
 
 # conv2d_backward ------------------------------------------------------------------------------
