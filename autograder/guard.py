@@ -16,6 +16,7 @@ This module needs only torch and the standard library.
 from __future__ import annotations
 
 import builtins
+import contextvars
 import re
 import signal
 import sys
@@ -111,6 +112,12 @@ def disable_ops(pattern, on_call):
     return count
 
 
+# True while `autograder.provided` runs PyTorch's own operation for a part that may use it: the
+# watch neither forbids nor counts those operations. In-process checks only (instant feedback);
+# in the grader's sandbox the provided functions run in the grader's process instead.
+provided_running = contextvars.ContextVar("autograder_provided_running", default=False)
+
+
 class _DispatchWatch(TorchDispatchMode):
     """Records every ATen operator call; raises on the first forbidden one."""
 
@@ -122,6 +129,8 @@ class _DispatchWatch(TorchDispatchMode):
         self.op_count = 0
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        if provided_running.get():
+            return func(*args, **(kwargs or {}))
         name = func._schema.name.split("::")[-1]
         if self.pattern is not None and self.pattern.search(name):
             self.forbidden_calls.append(name)
@@ -149,6 +158,8 @@ class _FunctionWatch(TorchFunctionMode):
         self.autograd_calls = []
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
+        if provided_running.get():
+            return func(*args, **(kwargs or {}))
         if func in _NUMPY_EXITS:
             self.exits.append(func.__name__)
             raise LeftTorchError(

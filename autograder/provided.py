@@ -1,153 +1,104 @@
-"""Correct implementations of earlier parts, for the parts that build on them.
+"""Correct versions of earlier parts, for the parts that build on them.
 
 A part that needs an earlier function (chapter 3's ``conv2d_via_conv3d`` needs a 3-D
-convolution, chapter 7's backward pass a transposed convolution) calls it from here, so its grade
-never depends on the earlier part being right::
+convolution, chapter 7's backward pass a transposed convolution) calls it from here, so that its
+grade never depends on the earlier part being right::
 
     from autograder import provided
     provided.conv3d(x, w)
 
-Each function mirrors its ``torch.nn.functional`` namesake (same arguments, same result, on any
-device and dtype) and is written with the operations the exercises allow (views, ``einsum``,
-slicing), so no exercise's forbidden-operation check trips on it. During a check, a function here
-only runs for the parts whose `ExerciseInfo.may_use` lists it: it is not an answer to its own
-exercise.
+Each function is PyTorch's own operation (``F.conv3d`` …) behind the signature of the exercise
+it stands for, so reading this module teaches nothing that would answer an exercise. A part may
+call the functions its `ExerciseInfo.may_use` lists; anywhere else during a check they refuse,
+and calling PyTorch's operation directly is what the forbidden-operation check catches.
+
+Where they run: in a learner's notebook (``check``), here, with the forbidden-operation watch
+told to look away (`guard.provided_running`). In the grader's sandbox the exercise's operators
+are disabled in the learner's process, so the kernel installs `remote`: the call is sent to the
+grader, which computes it in its own process if, and only if, the part being graded may use it.
 """
 from __future__ import annotations
 
 import contextvars
-import functools
 
-import torch
+import torch.nn.functional as F
 
 from .errors import ForbiddenOpError
+from .guard import provided_running
 
 __all__ = ["corr2d", "pad2d", "conv2d", "conv3d", "conv_transpose2d", "im2col", "col2im"]
 
 # The exercise being checked in this process (set by `checks.call_locally`), or None.
 checking = contextvars.ContextVar("autograder_checking", default=None)
+# Set by `autograder.kernel` in a sandboxed learner process: remote(name, args, kwargs).
+remote = None
+
+_conv2d, _conv3d, _conv_transpose2d, _pad, _unfold, _fold = (
+    F.conv2d, F.conv3d, F.conv_transpose2d, F.pad, F.unfold, F.fold)
 
 
-def _helper(function):
-    """Refuse to run inside the check of a part that may not use ``function``."""
-    @functools.wraps(function)
-    def guarded(*args, **kwargs):
+def _pair(value):
+    return (value, value) if isinstance(value, int) else tuple(value)
+
+
+def _corr2d(x, k):
+    lead, (h, w) = x.shape[:-2], x.shape[-2:]
+    out = _conv2d(x.reshape(-1, 1, h, w), k.reshape(1, 1, *k.shape))
+    return out.reshape(*lead, *out.shape[-2:])
+
+
+def _pad2d(x, padding):
+    ph, pw = _pair(padding)
+    return _pad(x, (pw, pw, ph, ph))
+
+
+def _im2col(input, kernel_size, stride=1, padding=0, dilation=1):
+    return _unfold(input, kernel_size, dilation=dilation, padding=padding, stride=stride)
+
+
+def _col2im(input, output_size, kernel_size, stride=1, padding=0, dilation=1):
+    return _fold(input, output_size, kernel_size, dilation=dilation, padding=padding,
+                 stride=stride)
+
+
+# name -> (PyTorch's operation, in the exercise's argument order; what the docstring says)
+IMPLEMENTATIONS = {
+    "corr2d": (_corr2d, "Valid 2-D cross-correlation of x (..., H, W) with k (kh, kw)."),
+    "pad2d": (_pad2d, "x (..., H, W) with `padding` zeros (an int or a pair) on each side."),
+    "conv2d": (_conv2d, "F.conv2d(input, weight, bias, stride, padding, dilation, groups)."),
+    "conv3d": (_conv3d, "F.conv3d(input, weight, bias, stride, padding)."),
+    "conv_transpose2d": (_conv_transpose2d, "F.conv_transpose2d(input, weight, bias, stride, "
+                                            "padding, output_padding, groups, dilation)."),
+    "im2col": (_im2col, "F.unfold: (N, C, H, W) -> (N, C*kh*kw, L); arguments "
+                        "(input, kernel_size, stride, padding, dilation)."),
+    "col2im": (_col2im, "F.fold: (N, C*kh*kw, L) -> (N, C, H, W); arguments "
+                        "(input, output_size, kernel_size, stride, padding, dilation)."),
+}
+
+
+def run(name, args, kwargs):
+    """Compute ``provided.<name>(*args, **kwargs)`` with PyTorch (the grader calls this)."""
+    return IMPLEMENTATIONS[name][0](*args, **kwargs)
+
+
+def _provided(name):
+    def function(*args, **kwargs):
+        if remote is not None:
+            return remote(name, args, kwargs)
         info = checking.get()
-        if info is not None and function.__name__ not in info.may_use:
+        if info is not None and name not in info.may_use:
             raise ForbiddenOpError(
-                f"{info.name} called autograder.provided.{function.__name__}, which this part "
-                f"may not use: write {info.name} with your own code.")
-        return function(*args, **kwargs)
-    return guarded
+                f"{info.name} called autograder.provided.{name}, which this part may not use: "
+                f"write {info.name} with your own code.")
+        token = provided_running.set(True)
+        try:
+            return run(name, args, kwargs)
+        finally:
+            provided_running.reset(token)
+    function.__name__ = function.__qualname__ = name
+    function.__doc__ = IMPLEMENTATIONS[name][1]
+    return function
 
 
-def _pair(value, n=2):
-    return (value,) * n if isinstance(value, int) else tuple(value)
-
-
-def _zero_pad(x, pads):
-    """``x`` with ``pads[i]`` zeros on both sides of its last ``len(pads)`` axes."""
-    if not any(pads):
-        return x
-    lead = x.shape[:x.dim() - len(pads)]
-    shape = list(lead) + [n + 2 * p for n, p in zip(x.shape[-len(pads):], pads)]
-    out = x.new_zeros(shape)
-    out[(...,) + tuple(slice(p, p + n) for n, p in zip(x.shape[-len(pads):], pads))] = x
-    return out
-
-
-def _windows(x, kernel, stride, dilation):
-    """Strided view of every window of the last ``len(kernel)`` axes of ``x``.
-
-    Returns shape ``x.shape[:-n] + out_sizes + kernel``: ``[..., i, j, a, b]`` is
-    ``x[..., s_h i + d_h a, s_w j + d_w b]``.
-    """
-    n = len(kernel)
-    first = x.dim() - n
-    for axis, (k, s, d) in enumerate(zip(kernel, stride, dilation)):
-        x = x.unfold(first + axis, d * (k - 1) + 1, s)
-    spans = tuple(slice(None, None, d) for d in dilation)
-    return x[(...,) + spans]
-
-
-@_helper
-def corr2d(x, k):
-    """Valid 2-D cross-correlation of ``x`` (..., H, W) with ``k`` (kh, kw)."""
-    return torch.einsum("...ijab,ab->...ij", _windows(x, k.shape, (1, 1), (1, 1)), k)
-
-
-@_helper
-def pad2d(x, padding):
-    """``F.pad(x, (p_w, p_w, p_h, p_h))`` with ``padding`` an int or a pair (p_h, p_w)."""
-    return _zero_pad(x, _pair(padding))
-
-
-@_helper
-def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
-    """``F.conv2d``: ``input`` (N, C_in, H, W), ``weight`` (C_out, C_in/groups, kh, kw)."""
-    n, c_in = input.shape[:2]
-    c_out, _, kh, kw = weight.shape
-    windows = _windows(_zero_pad(input, _pair(padding)), (kh, kw), _pair(stride),
-                       _pair(dilation))
-    out_h, out_w = windows.shape[2:4]
-    windows = windows.reshape(n, groups, c_in // groups, out_h, out_w, kh, kw)
-    weight = weight.reshape(groups, c_out // groups, c_in // groups, kh, kw)
-    out = torch.einsum("ngcijab,gocab->ngoij", windows, weight).reshape(n, c_out, out_h, out_w)
-    return out if bias is None else out + bias.reshape(1, -1, 1, 1)
-
-
-@_helper
-def conv3d(input, weight, bias=None, stride=1, padding=0):
-    """``F.conv3d``: ``input`` (N, C_in, D, H, W), ``weight`` (C_out, C_in, kd, kh, kw)."""
-    windows = _windows(_zero_pad(input, _pair(padding, 3)), weight.shape[2:],
-                       _pair(stride, 3), (1, 1, 1))
-    out = torch.einsum("ncdijuab,ocuab->nodij", windows, weight)
-    return out if bias is None else out + bias.reshape(1, -1, 1, 1, 1)
-
-
-@_helper
-def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0,
-                     groups=1, dilation=1):
-    """``F.conv_transpose2d``: ``input`` (N, C_in, H, W), ``weight`` (C_in, C_out/groups, kh, kw)."""
-    n, c_in, h, w = input.shape
-    _, c_group, kh, kw = weight.shape
-    (sh, sw), (ph, pw) = _pair(stride), _pair(padding)
-    (oph, opw), (dh, dw) = _pair(output_padding), _pair(dilation)
-    full_h, full_w = (h - 1) * sh + dh * (kh - 1) + 1 + oph, (w - 1) * sw + dw * (kw - 1) + 1 + opw
-    out = input.new_zeros(n, groups, c_group, full_h, full_w)
-    x = input.reshape(n, groups, c_in // groups, h, w)
-    weight = weight.reshape(groups, c_in // groups, c_group, kh, kw)
-    for a in range(kh):            # every input pixel stamps tap (a, b) of its kernel
-        for b in range(kw):
-            out[..., a * dh:a * dh + (h - 1) * sh + 1:sh, b * dw:b * dw + (w - 1) * sw + 1:sw] += (
-                torch.einsum("ngcij,gco->ngoij", x, weight[..., a, b]))
-    out = out.reshape(n, groups * c_group, full_h, full_w)
-    out = out[..., ph:full_h - ph, pw:full_w - pw]
-    return out if bias is None else out + bias.reshape(1, -1, 1, 1)
-
-
-@_helper
-def im2col(input, kernel_size, stride=1, padding=0, dilation=1):
-    """``F.unfold``: (N, C, H, W) -> (N, C*kh*kw, L), rows ordered (channel, tap row, tap column)."""
-    kh, kw = _pair(kernel_size)
-    n, c = input.shape[:2]
-    windows = _windows(_zero_pad(input, _pair(padding)), (kh, kw), _pair(stride),
-                       _pair(dilation))
-    return windows.permute(0, 1, 4, 5, 2, 3).reshape(n, c * kh * kw, -1)
-
-
-@_helper
-def col2im(input, output_size, kernel_size, stride=1, padding=0, dilation=1):
-    """``F.fold``: (N, C*kh*kw, L) -> (N, C, H, W), overlapping window values summed."""
-    (h, w), (kh, kw) = _pair(output_size), _pair(kernel_size)
-    (sh, sw), (ph, pw), (dh, dw) = _pair(stride), _pair(padding), _pair(dilation)
-    out_h = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
-    out_w = (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
-    n = input.shape[0]
-    cols = input.reshape(n, -1, kh, kw, out_h, out_w)
-    out = input.new_zeros(n, cols.shape[1], h + 2 * ph, w + 2 * pw)
-    for a in range(kh):
-        for b in range(kw):
-            out[..., a * dh:a * dh + (out_h - 1) * sh + 1:sh,
-                b * dw:b * dw + (out_w - 1) * sw + 1:sw] += cols[:, :, a, b]
-    return out[..., ph:ph + h, pw:pw + w]
+corr2d, pad2d, conv2d, conv3d, conv_transpose2d, im2col, col2im = (
+    _provided(name) for name in __all__)

@@ -229,13 +229,19 @@ class Learner:
             except BrokenPipeError:
                 raise LearnerGone("the learner process ended", self._ended()) from None
 
-    def request(self, header, expect, timeout, **values):
-        """Send one frame, return the reply frame whose type is in ``expect``."""
-        self._write(wire.encode(header, **values), time.monotonic() + timeout)
-        return self.expect(expect, timeout)
+    def request(self, header, expect, timeout, on_provided=None, **values):
+        """Send one frame, return the reply frame whose type is in ``expect``.
 
-    def expect(self, types, timeout):
+        ``on_provided(name, args, kwargs)`` answers the learner's `autograder.provided` calls
+        made meanwhile: it returns the value, or raises CheckFailure to refuse.
+        """
         deadline = time.monotonic() + timeout
+        self._write(wire.encode(header, **values), deadline)
+        return self.expect(expect, timeout, on_provided, deadline)
+
+    def expect(self, types, timeout, on_provided=None, deadline=None):
+        deadline = deadline or time.monotonic() + timeout
+        answered = 0
         while True:
             for header, values in self.reader.frames():
                 if header.get("type") == "violation":       # forged ones only hurt the sender
@@ -245,6 +251,9 @@ class Learner:
                                                 else "sandbox", str(header.get("message"))[:2000]))
                 elif header.get("type") in types:
                     return header, values
+                elif header.get("type") == "provided" and on_provided and answered < 10000:
+                    answered += 1
+                    self._answer_provided(on_provided, header, values, deadline)
                 elif header.get("type") == "internal_error":
                     self.internal_error = str(header.get("trace", ""))[-4000:]
                     raise LearnerGone("the learner process failed: "
@@ -259,6 +268,20 @@ class Learner:
             if not data:
                 raise LearnerGone("the learner process ended", self._ended())
             self.reader.feed(data)
+
+    def _answer_provided(self, on_provided, header, values, deadline):
+        from .errors import CheckFailure
+
+        try:
+            value = on_provided(str(header.get("name")), tuple(values.get("args", ())),
+                                dict(values.get("kwargs", {})))
+            frame = wire.encode({"type": "provided_result"}, value=value)
+        except CheckFailure as refusal:
+            frame = wire.encode({"type": "provided_refused", "message": str(refusal)})
+        except Exception as error:  # noqa: BLE001 - bad arguments: the learner's error to see
+            frame = wire.encode({"type": "provided_error",
+                                 "message": f"{type(error).__name__}: {error}"[:4000]})
+        self._write(frame, deadline)
 
     def _ended(self):
         if self.exit is None:

@@ -17,11 +17,13 @@ from __future__ import annotations
 import json
 import re
 import time
+from functools import partial
 
 import torch
 
-from .checks import CallOutcome, available_devices, judge_call, run_check
-from .errors import CheckFailure
+from . import provided
+from .checks import CallOutcome, _no_tf32, available_devices, judge_call, run_check
+from .errors import CheckFailure, ForbiddenOpError
 from .exercise_db import get_exercise
 from .instructor.jobs import GradingJob
 from .instructor.results import CellProblem, NotebookResult, TestOutcome
@@ -93,7 +95,8 @@ def _tampered(notebook, tests):
 _SUSPICIOUS = re.compile(
     r"\bctypes\b|_ctypes|__subclasses__|/proc/self/(mem|maps)|_DispatchModule|_dispatch_"
     r"|torch\.library|\bLibrary\(|__code__|f_back|_getframe|gc\.get_|_posixsubprocess"
-    r"|__import__|importlib|\bexec\(|\beval\(|\bcompile\(|base64|codecs\.decode|marshal")
+    r"|__import__|importlib|\bexec\(|\beval\(|\bcompile\(|base64|codecs\.decode|marshal"
+    r"|provided\.(checking|remote|_)|provided_running|__wrapped__")
 
 
 def _review_reasons(cells):
@@ -198,7 +201,9 @@ class _Group:
         try:
             header, values = self.learner.request(
                 {"type": "call", "name": info.name, "exercise": info.key, "time_limit": limit},
-                {"outcome", "missing"}, limit + 5.0, args=sample.args, kwargs=sample.kwargs)
+                {"outcome", "missing"}, limit + 5.0,
+                on_provided=partial(_run_provided, info, refused := []),
+                args=sample.args, kwargs=sample.kwargs)
         except LearnerGone as gone:
             self.learner = None
             reason, flag = _exit_reason(gone.exit, self.job.memory_limit)
@@ -230,6 +235,8 @@ class _Group:
             self.flags.add("memory")
         if violations and not outcome.violation:
             outcome.violation = violations[0][1]
+        if refused and not outcome.violation:   # refused here, even if the learner caught it
+            outcome.violation, outcome.violation_type = refused[0], "ForbiddenOpError"
         if outcome.violation and "forbidden" in outcome.violation:
             self.flags.add("forbidden")
         return judge_call(info, sample, expected, outcome, op_counts)
@@ -238,6 +245,19 @@ class _Group:
         if self.learner is not None:
             self.learner.close()
             self.learner = None
+
+
+def _run_provided(info, refused, name, args, kwargs):
+    """The learner's `autograder.provided.<name>` call, computed here if the part may use it.
+
+    A refusal is also appended to ``refused``: it fails the case even if the learner catches it.
+    """
+    if name not in info.may_use:
+        refused.append(f"{info.name} called autograder.provided.{name}, which this part may not "
+                       f"use: write {info.name} with your own code.")
+        raise ForbiddenOpError(refused[-1])
+    with _no_tf32():
+        return provided.run(name, args, kwargs)
 
 
 def _checked_value(value):

@@ -176,6 +176,9 @@ def _class(paths, secret, port):
         # 12. results that lie about themselves
         "tensor_subclass": _notebook(corr2d(A.SUBCLASS)),
         "torch_function_object": _notebook(corr2d(A.TORCH_FUNCTION_OBJECT)),
+        # 13. the provided helpers, for the part they would answer
+        "provided_answer": _notebook(corr2d(A.PROVIDED_ANSWER)),
+        "provided_forged": _notebook(corr2d(A.PROVIDED_FORGED)),
         # further tricks
         "planted_module": _notebook(corr2d(A.PLANTED_HELPER_CORR2D), extra(A.PLANT_CELL)),
         "memory_scan": _notebook(corr2d(A.MEMORY_SCAN_CORR2D), extra(A.MEMORY_SCAN)),
@@ -203,6 +206,7 @@ SCORES = {
     "dispatch_tricks": ONE_FUNCTION, "library_reregister": ONE_FUNCTION,
     "tampered_pass": ONE_FUNCTION, "tampered_deleted": ONE_FUNCTION,
     "tensor_subclass": ONE_FUNCTION, "torch_function_object": ONE_FUNCTION,
+    "provided_answer": ONE_FUNCTION, "provided_forged": ONE_FUNCTION,
 }
 
 # Attacks that would get full marks if they worked: whatever else happens, they must not.
@@ -224,6 +228,7 @@ FLAGS = {
     "exit_cell": {"crash"},
     "dispatch_tricks": {"forbidden"}, "library_reregister": {"forbidden"},
     "tampered_pass": {"tampered"}, "tampered_deleted": {"tampered"},
+    "provided_forged": {"review"},
 }
 
 
@@ -416,6 +421,8 @@ def test_flags_are_known_words():
     ("dispatch_tricks", "forbidden operation aten."),
     ("library_reregister", "forbidden operation aten."),
     ("tensor_subclass", "plain torch.Tensor"), ("torch_function_object", "torch.Tensor"),
+    ("provided_answer", "called autograder.provided.corr2d, which this part may not use"),
+    ("provided_forged", "called autograder.provided.corr2d, which this part may not use"),
     ("endless_cell", "was stopped"), ("endless_function", "did not return"),
     ("exit_cell", "exited"), ("output_flood", "output limit"),
     ("tampered_pass", "test cells changed"), ("tampered_deleted", "test cells changed"),

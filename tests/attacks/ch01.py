@@ -860,6 +860,35 @@ def conv_output_size(i, k, s=1, p=0, d=1):
 '''
 
 
+# --- 13. the course's provided helpers ----------------------------------------------------------
+
+# autograder.provided.corr2d is PyTorch's convolution, for the parts that may use it (convolve2d,
+# corr2d_strided). Call it for corr2d itself, directly or after forging the flags its local
+# guard reads and unhooking it from the grader so that it runs in the learner's process.
+PROVIDED_ANSWER = '''
+def corr2d(x, k):
+    return provided.corr2d(x, k)
+'''
+
+PROVIDED_FORGED = '''
+import autograder.guard
+import autograder.provided
+
+
+def corr2d(x, k):
+    autograder.provided.checking.set(None)           # "no check is running"
+    autograder.guard.provided_running.set(True)      # "the provided code is running"
+    try:
+        autograder.provided.remote = None            # compute here, not in the grader
+    except Exception:
+        pass
+    try:
+        return autograder.provided.corr2d(x, k)
+    except Exception:
+        pass
+''' + _FALLBACK
+
+
 def fill(source, **values):
     """``source`` with each ``@NAME@`` replaced by ``repr(values[NAME])``."""
     for name, value in values.items():
