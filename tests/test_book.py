@@ -39,9 +39,20 @@ def test_page_loads_cleanly_offline(browser, page):
     assert report["errors"] == [], report["errors"]
     assert report["brokenImages"] == []
     assert report["mathErrors"] == 0
+    assert report["rawTables"] == 0, "a Markdown table was rendered as raw pipe text"
     if report["math"]:
         assert report["mathjax"] == "typeset", "MathJax did not load from the build folder"
         assert report["typeset"] >= report["math"], report
+
+
+def test_landing_page_table_is_a_table(browser):
+    """The graded-exercises table on the landing page is an HTML table, not pipe text."""
+    report = open_page(browser, (BUILD / "book" / "intro.html").as_uri())
+    assert report["tables"] >= 1, report
+    assert report["rawTables"] == 0, report
+    html = (BUILD / "book" / "intro.html").read_text()
+    table = html[html.index("<table"):html.index("</table>")]
+    assert "Assignment" in table and "corr2d" in table
 
 
 def test_chapters_have_figures_and_math(browser):
