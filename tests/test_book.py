@@ -22,6 +22,11 @@ def _pages():
     return ["index"] + files
 
 
+def _chapters():
+    """The numbered chapters, book/01_... to book/09_..., in table-of-contents order."""
+    return [page for page in _pages() if re.fullmatch(r"book/\d\d_\w+", page)]
+
+
 @pytest.fixture(scope="module")
 def browser():
     if not (BUILD / "index.html").is_file():
@@ -56,7 +61,7 @@ def test_landing_page_table_is_a_table(browser):
 
 
 def test_chapters_have_figures_and_math(browser):
-    for page in _pages()[2:]:
+    for page in _chapters():
         report = open_page(browser, (BUILD / f"{page}.html").as_uri())
         assert report["images"] >= 2, f"{page} shows no figures"
         assert report["typeset"] >= 5, f"{page} typesets almost no math"
@@ -68,8 +73,15 @@ def test_mathjax_is_served_locally():
     assert not [s for s in scripts if s.startswith(("http:", "https:", "//"))], scripts
 
 
-@pytest.mark.parametrize("page", _pages()[2:])
+@pytest.mark.parametrize("page", _chapters() + ["book/primer"])
 def test_chapters_assert_their_examples_against_pytorch(page):
     """Worked examples are checked in the page itself, so a wrong claim fails the build."""
     source = (REPO / f"{page}.md").read_text()
     assert source.count("assert_close") + source.count("assert torch.equal") >= 3
+
+
+def test_front_matter_comes_before_chapter_1():
+    pages = _pages()
+    first = pages.index(_chapters()[0])
+    assert pages.index("book/notation") < first and pages.index("book/primer") < first
+
