@@ -85,3 +85,24 @@ def test_front_matter_comes_before_chapter_1():
     first = pages.index(_chapters()[0])
     assert pages.index("book/notation") < first and pages.index("book/primer") < first
 
+
+@pytest.mark.parametrize("page", _chapters())
+def test_chapters_end_with_summary_further_reading_and_citations(page):
+    """Each chapter has a summary and further reading, and cites the bibliography."""
+    html = (BUILD / f"{page}.html").read_text()
+    assert re.search(r"<h2>Summary", html), f"{page} has no summary"
+    assert re.search(r"<h2>Further reading", html), f"{page} has no further reading"
+    cited = set(re.findall(r'href="references\.html#(id\d+)"', html))
+    assert len(cited) >= 3, f"{page} cites {len(cited)} references"
+
+
+def test_bibliography_lists_every_entry_and_every_citation_resolves():
+    bib = (REPO / "book" / "references.bib").read_text()
+    keys = re.findall(r"^@\w+\{([^,]+),", bib, flags=re.M)
+    html = (BUILD / "book" / "references.html").read_text()
+    anchors = set(re.findall(r'<div class="citation" id="(id\d+)"', html))
+    assert len(anchors) == len(keys) == len(set(keys)), (len(anchors), len(keys))
+    for page in _pages()[1:]:
+        page_html = (BUILD / f"{page}.html").read_text()
+        targets = set(re.findall(r'href="references\.html#(id\d+)"', page_html))
+        assert targets <= anchors, (page, targets - anchors)
