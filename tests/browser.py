@@ -1,8 +1,8 @@
 """A minimal headless-Chromium driver over the DevTools protocol on a pipe (no extra packages).
 
 `open_page` loads a page with networking off and reports what a reader would notice: uncaught
-exceptions and console errors, failed requests, images that did not load, and math left
-untypeset by MathJax.
+exceptions and console errors, failed requests, images that did not load, math left
+untypeset by MathJax, and tables (rendered ones, and Markdown tables left as raw pipe text).
 """
 from __future__ import annotations
 
@@ -119,6 +119,9 @@ def open_page(browser, url, settle=1.0):
         typeset: document.querySelectorAll('mjx-container').length,
         mathErrors: document.querySelectorAll('mjx-merror').length,
         images: document.images.length,
+        tables: document.querySelectorAll('article table').length,
+        rawTables: Array.from(document.querySelectorAll('article p'))
+            .filter(p => /^ *[|].*[|] *$/m.test(p.textContent)).length,
         brokenImages: Array.from(document.images)
             .filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src),
         title: document.title})""", "returnByValue": True}, session=session)

@@ -5,7 +5,31 @@
   browser reports a SyntaxError. Each page keeps one copy of every script.
 * pydata-sphinx-theme logs "Got invalid theme mode" when its template variable ``default_mode``
   is empty, and sphinx-book-theme offers no option to set it: each page gets "light".
+* Citations read "Yu and Koltun (2016)" and "(Yu and Koltun, 2016)": sphinxcontrib-bibtex's
+  author-year style with round brackets, registered as ``author_year_round``.
 """
+from dataclasses import dataclass, field
+
+import sphinxcontrib.bibtex.plugin
+from sphinxcontrib.bibtex.style.referencing import BracketStyle
+from sphinxcontrib.bibtex.style.referencing.author_year import AuthorYearReferenceStyle
+
+
+def _round() -> BracketStyle:
+    return BracketStyle(left="(", right=")")
+
+
+@dataclass
+class RoundAuthorYearStyle(AuthorYearReferenceStyle):
+    bracket_parenthetical: BracketStyle = field(default_factory=_round)
+    bracket_textual: BracketStyle = field(default_factory=_round)
+    bracket_author: BracketStyle = field(default_factory=_round)
+    bracket_label: BracketStyle = field(default_factory=_round)
+    bracket_year: BracketStyle = field(default_factory=_round)
+
+
+sphinxcontrib.bibtex.plugin.register_plugin(
+    "sphinxcontrib.bibtex.style.referencing", "author_year_round", RoundAuthorYearStyle)
 
 
 def _fix_page(app, pagename, templatename, context, doctree):
