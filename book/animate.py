@@ -7,6 +7,8 @@ frames few (a dozen or two): each frame adds its PNG to the page.
 """
 from __future__ import annotations
 
+import re
+
 import matplotlib
 import matplotlib.pyplot as plt
 from IPython.display import HTML
@@ -35,4 +37,7 @@ def animation(fig, draw, frames, interval=700, dpi=72):
     fig.set_dpi(dpi)
     html = player.to_jshtml(fps=1000 / interval, default_mode="loop")
     plt.close(fig)
+    # matplotlib links Font Awesome 4 from a CDN for the buttons' icons; the page must work
+    # offline, and the book's theme already ships Font Awesome.
+    html = re.sub(r'<link rel="stylesheet" href="https?://[^"]*font-awesome[^"]*">', "", html)
     return HTML(f'<div class="{ANIMATION_CLASS}">{html}</div>')
