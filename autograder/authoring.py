@@ -33,24 +33,33 @@ _BOOK_LINE = re.compile(r"^\*In the book:\*.*$", re.M)
 _TABLE = re.compile(r"^\| Part \| Function \| Points \|\n(?:\|.*\|\n?)*", re.M)
 
 
-def book_url(assignment, section):
-    """The rendered section's address, e.g. ``/static/book/06_transposed.html#ch06-matrix``."""
-    return f"{BOOK_URL_PREFIX}{assignment}.html#{section}"
+def _find_section(section, book=REPO_ROOT / "book"):
+    """(page, lines, index of the label line) of ``(section)=`` in the book's pages."""
+    for page in sorted(Path(book).glob("*.md")):
+        lines = page.read_text().splitlines()
+        if f"({section})=" in lines:
+            return page.stem, lines, lines.index(f"({section})=")
+    raise ValueError(f"no page of the book has a section labelled ({section})=")
 
 
-def section_title(assignment, section, book=REPO_ROOT / "book"):
-    """The heading that follows the label ``(section)=`` in ``book/<assignment>.md``."""
-    lines = (Path(book) / f"{assignment}.md").read_text().splitlines()
-    try:
-        start = lines.index(f"({section})=")
-    except ValueError:
-        raise ValueError(f"book/{assignment}.md has no section labelled ({section})=") from None
+def book_url(section, book=REPO_ROOT / "book"):
+    """The rendered section's address, e.g. ``/static/book/06_transposed.html#ch06-matrix``.
+
+    The label is looked up in every page, so a chapter can be split without editing the registry.
+    """
+    page, _, _ = _find_section(section, book)
+    return f"{BOOK_URL_PREFIX}{page}.html#{section}"
+
+
+def section_title(section, book=REPO_ROOT / "book"):
+    """The heading that follows the label ``(section)=`` in the book."""
+    page, lines, start = _find_section(section, book)
     for line in lines[start + 1:]:
         if line.startswith("#"):
             return line.lstrip("#").strip()
         if line.strip():
             break
-    raise ValueError(f"the label ({section})= in book/{assignment}.md is not above a heading")
+    raise ValueError(f"the label ({section})= in book/{page}.md is not above a heading")
 
 
 def _source(cell):
@@ -122,8 +131,8 @@ def layout(notebook, assignment, book=REPO_ROOT / "book"):
         title = f"## Part {letter} — `{info.name}` ({info.points} points)"
         text = _PART_HEADING.sub(title, text, count=1) if _PART_HEADING.search(text) else (
             f"{title}\n\n{text}")
-        link = (f"*In the book:* [§ {section_title(assignment, info.section, book)}]"
-                f"({book_url(assignment, info.section)})")
+        link = (f"*In the book:* [§ {section_title(info.section, book)}]"
+                f"({book_url(info.section, book)})")
         text = _BOOK_LINE.sub(lambda _: link, text, count=1) if _BOOK_LINE.search(text) else (
             f"{text.rstrip()}\n\n{link}")
         _set_source(heading, text)

@@ -87,7 +87,7 @@ def test_every_part_links_to_a_section_the_server_serves(lab):
     of this environment: this server's root is a scratch folder, not the repository."""
     pages = {}
     for info in exercise_db.values():
-        url = book_url(info.assignment, info.section)
+        url = book_url(info.section)
         page, _, anchor = url.partition("#")
         if page not in pages:
             pages[page] = _get(f"{lab}{page}")   # no token: the book is public static content
