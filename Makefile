@@ -32,7 +32,7 @@ sandbox:
 	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null; }; \
 	  else echo "The grader's tests need bubblewrap: sudo apt-get install bubblewrap" >&2; exit 1; fi; }
 
-# The edit-test loop: everything but the slow tests (nbgrader, browser, sandboxes, Dask).
+# The edit-test loop: everything but the slow tests (nbgrader, browser, sandboxes, Dask, book code).
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow"
 

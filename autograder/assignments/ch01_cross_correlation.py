@@ -4,6 +4,10 @@ References are ``torch.nn.functional`` calls on tensors unsqueezed to (1, 1, H, 
 inputs cover odd and even, square and non-square kernels, kernels as large as the input, 1x1
 kernels, int and pair arguments, sizes where (i + 2p - k) is not divisible by s, and both float
 dtypes.
+
+`corr2d` asks for more than the book's two loops: any number of leading dimensions in front of
+the image axes, and a vectorised implementation (its operation count must not grow with the
+input, see `corr2d_op_count_inputs`).
 """
 import torch
 import torch.nn.functional as F
@@ -23,7 +27,10 @@ def _as_batch(t):
 
 
 def corr2d_reference(x, k):
-    return _conv2d(_as_batch(x), _as_batch(k))[0, 0]
+    """Each (H, W) image of x (..., H, W), correlated with k on its own."""
+    lead, (h, w) = x.shape[:-2], x.shape[-2:]
+    out = _conv2d(x.reshape(-1, 1, h, w), _as_batch(k))
+    return out.reshape(*lead, *out.shape[-2:])
 
 
 def convolve2d_reference(x, k):
@@ -67,18 +74,50 @@ def _count(hidden):
     return 30 if hidden else 8
 
 
+def _batched_case(draw):
+    """Images of up to 9x9 behind 0 to 3 leading dimensions of size 1 to 3, a kernel that fits."""
+    dtype = draw.dtype()
+    lead = [draw.int(1, 3) for _ in range(draw.int(0, 3))]
+    h, w = draw.int(1, 9), draw.int(1, 9)
+    kh, kw = draw.int(1, min(h, 5)), draw.int(1, min(w, 5))
+    return SampleInput((draw.tensor(*lead, h, w, dtype=dtype), draw.tensor(kh, kw, dtype=dtype)))
+
+
 def corr2d_samples(draw, hidden):
     x, k = _example()
+    f64 = torch.float64
     samples = [
-        SampleInput((x, k), note="the book's worked example"),
-        SampleInput((draw.tensor(5, 7), draw.tensor(3, 2)), note="non-square input and kernel"),
-        SampleInput((draw.tensor(4, 6, dtype=torch.float64), draw.tensor(4, 6, dtype=torch.float64)),
-                    note="kernel as large as the input"),
-        SampleInput((draw.tensor(3, 5), draw.tensor(1, 1)), note="1x1 kernel"),
+        SampleInput((x, k), note="the book's worked example: one image, no leading dimensions"),
+        SampleInput((draw.tensor(3, 5, 7), draw.tensor(3, 2)),
+                    note="a batch of 3 images, non-square input and kernel"),
+        SampleInput((draw.tensor(2, 3, 6, 5), draw.tensor(2, 2)),
+                    note="two leading dimensions, (N, C, H, W): 6 images"),
+        SampleInput((draw.tensor(2, 4, 6, dtype=f64), draw.tensor(4, 6, dtype=f64)),
+                    note="kernel as large as the images: one output per image"),
+        SampleInput((draw.tensor(1, 4, 3, 5), draw.tensor(1, 1)),
+                    note="1x1 kernel, leading dimensions of size 1 and 4"),
         SampleInput((draw.tensor(6, 6), draw.tensor(2, 4)), note="even kernel sizes"),
+        SampleInput((draw.tensor(2, 1, 2, 5, 4), draw.tensor(3, 3)),
+                    note="three leading dimensions"),
     ]
-    samples += [SampleInput(_image_and_kernel(draw)) for _ in range(_count(hidden))]
+    samples += [_batched_case(draw) for _ in range(_count(hidden))]
     return samples
+
+
+def corr2d_op_count_inputs(draw):
+    """The same kernel on 2 x 2 images of 7x8, then on 5 x 5 images of 19x20.
+
+    Each leading dimension grows by 3 and each image axis by 12, so a loop over either leading
+    dimension, over the images or over output positions runs at least 3 more times on the large
+    input, more than `OP_COUNT_SLACK` of the check; a loop over the kernel taps runs as often.
+    No dimension has size 1 (PyTorch skips some copies for those).
+    """
+    dtype = draw.dtype()
+    k = draw.tensor(draw.int(1, 3), draw.int(1, 3), dtype=dtype)
+    return (SampleInput((draw.tensor(2, 2, 7, 8, dtype=dtype), k.clone()),
+                        note="the smaller input"),
+            SampleInput((draw.tensor(5, 5, 19, 20, dtype=dtype), k.clone()),
+                        note="more images, about 7 times the pixels each"))
 
 
 def convolve2d_samples(draw, hidden):
@@ -161,7 +200,8 @@ def conv_output_size_samples(draw, hidden):
 
 EXERCISES = [
     ExerciseInfo(ASSIGNMENT, "corr2d", ("x", "k"), corr2d_reference,
-                 "F.conv2d on (1, 1, H, W) tensors", corr2d_samples, forbidden=CONVOLUTION),
+                 "F.conv2d on each (H, W) image as a (1, 1, H, W) tensor", corr2d_samples,
+                 forbidden=CONVOLUTION, op_count_inputs=corr2d_op_count_inputs),
     ExerciseInfo(ASSIGNMENT, "convolve2d", ("x", "k"), convolve2d_reference,
                  "F.conv2d with the kernel flipped", convolve2d_samples, forbidden=CONVOLUTION),
     ExerciseInfo(ASSIGNMENT, "pad2d", ("x", "padding"), pad2d_reference, "F.pad",

@@ -1,8 +1,10 @@
 """Assignment 04_dilated: dilated convolution, dilated kernels, receptive fields, causal 1-D.
 
 `receptive_field` is graded against a measurement, not a formula: a real stack of ``nn.Conv2d``
-layers is built, one output unit is backpropagated, and the extent of the input pixels with a
-non-zero gradient is counted.
+layers is built, one output unit is backpropagated, and the input pixels with a non-zero gradient
+are counted: the side of the square that holds them (the book's receptive field) and their number
+(fewer than side ** 2 when the stack leaves holes, the book's gridding artifacts). The book gives
+the side and measures the rest; the learner computes both, without any convolution.
 """
 import torch
 import torch.nn.functional as F
@@ -30,11 +32,13 @@ def dilate_kernel_reference(k, d):
 
 
 def measure_receptive_field(layers):
-    """Side of the input region that one output unit of a real nn.Conv2d stack depends on.
+    """The input pixels that one output unit of a real nn.Conv2d stack depends on.
 
     Builds the stack with all-ones weights, grows the input until the output is non-empty,
-    backpropagates from output unit (0, 0), and returns the extent of the input pixels whose
-    gradient is non-zero (along one axis; the region is square).
+    backpropagates from output unit (0, 0), and returns (side, pixels): the extent of the input
+    pixels whose gradient is non-zero (along one axis; the region is square) and their number.
+    All-ones weights cannot cancel, so every pixel with a path to the unit has a non-zero
+    gradient.
     """
     stack = _Sequential(*[_Conv2d(1, 1, k, stride=s, dilation=d, bias=False)
                           for k, s, d in layers]).double()
@@ -53,8 +57,9 @@ def measure_receptive_field(layers):
             break
         size *= 2
     y[0, 0, 0, 0].backward()
-    rows = torch.nonzero(x.grad[0, 0].abs().sum(dim=1))
-    return int(rows.max() - rows.min() + 1)
+    reached = x.grad[0, 0] != 0
+    rows = torch.nonzero(reached.any(dim=1))
+    return int(rows.max() - rows.min() + 1), int(reached.sum())
 
 
 def receptive_field_reference(layers):
@@ -119,16 +124,24 @@ def dilate_kernel_samples(draw, hidden):
 def receptive_field_samples(draw, hidden):
     samples = [
         SampleInput(([(3, 1, 1)],), note="one 3x3 layer"),
-        SampleInput(([(3, 1, 1)] * 3,), note="three 3x3 layers: linear growth"),
+        SampleInput(([(3, 1, 4)],), note="one 3x3 layer, dilation 4: 9 pixels in a 9x9 square"),
+        SampleInput(([(3, 1, 1)] * 3,), note="three 3x3 layers: linear growth, no holes"),
         SampleInput(([(3, 1, 1), (3, 1, 2), (3, 1, 4), (3, 1, 8)],),
-                    note="dilations 1, 2, 4, 8: exponential growth"),
+                    note="dilations 1, 2, 4, 8: exponential growth, no holes"),
+        SampleInput(([(3, 1, 2)] * 3,), note="dilations 2, 2, 2: the book's gridding artifact"),
+        SampleInput(([(3, 1, 1), (3, 1, 2), (3, 1, 3)],), note="dilations 1, 2, 3: no holes"),
         SampleInput(([(3, 2, 1), (3, 2, 1), (3, 1, 1)],), note="strides multiply"),
+        SampleInput(([(2, 3, 1), (2, 1, 1)],), note="stride 3 after a 2-wide kernel: holes"),
         SampleInput(([(2, 1, 1), (2, 1, 2), (2, 1, 4)],), note="WaveNet-style, kernel 2"),
         SampleInput(([(5, 1, 1), (1, 1, 1)],), note="a 1x1 layer adds nothing"),
+        SampleInput(([],), note="no layers: the unit is one input pixel"),
     ]
     for _ in range(15 if hidden else 4):
-        layers = [(draw.int(1, 5), draw.int(1, 2), draw.int(1, 4)) for _ in range(draw.int(1, 4))]
+        layers = [(draw.int(1, 5), draw.int(1, 3), draw.int(1, 4)) for _ in range(draw.int(1, 3))]
         samples.append(SampleInput((layers,)))
+    for _ in range(5 if hidden else 2):
+        samples.append(SampleInput(([(draw.int(2, 3), 1, draw.int(1, 4))
+                                     for _ in range(draw.int(2, 4))],), note="stride 1, dilated"))
     return samples
 
 
@@ -161,8 +174,8 @@ EXERCISES = [
     ExerciseInfo(ASSIGNMENT, "dilate_kernel", ("k", "d"), dilate_kernel_reference,
                  "k with d - 1 zeros between taps", dilate_kernel_samples),
     ExerciseInfo(ASSIGNMENT, "receptive_field", ("layers",), receptive_field_reference,
-                 "the extent of non-zero input gradients of a real nn.Conv2d stack",
-                 receptive_field_samples, tensor_free=True),
+                 "the extent and number of non-zero input gradients of a real nn.Conv2d stack",
+                 receptive_field_samples, forbidden=CONVOLUTION, tensor_free=True),
     ExerciseInfo(ASSIGNMENT, "causal_conv1d", ("x", "w", "dilation"), causal_conv1d_reference,
                  "F.conv1d after padding (k-1)*dilation zeros on the left",
                  causal_conv1d_samples, forbidden=CONVOLUTION),

@@ -7,26 +7,36 @@ A = "01_cross_correlation"
 
 
 # corr2d ---------------------------------------------------------------------------------------
+@mutant(f"{A}.corr2d", "the book's version: two loops over output positions, one (H, W) image")
+def corr2d_book(x, k):
+    kh, kw = k.shape
+    y = x.new_zeros(x.shape[0] - kh + 1, x.shape[1] - kw + 1)
+    for i in range(y.shape[0]):
+        for j in range(y.shape[1]):
+            y[i, j] = (x[i:i + kh, j:j + kw] * k).sum()
+    return y
+
+
 @mutant(f"{A}.corr2d", "kernel flipped (computes true convolution)")
 def corr2d_flipped(x, k):
     k = torch.flip(k, (0, 1))
     kh, kw = k.shape
-    oh, ow = x.shape[0] - kh + 1, x.shape[1] - kw + 1
-    out = x.new_zeros(oh, ow)
+    oh, ow = x.shape[-2] - kh + 1, x.shape[-1] - kw + 1
+    out = x.new_zeros(*x.shape[:-2], oh, ow)
     for a in range(kh):
         for b in range(kw):
-            out += k[a, b] * x[a:a + oh, b:b + ow]
+            out += k[a, b] * x[..., a:a + oh, b:b + ow]
     return out
 
 
 @mutant(f"{A}.corr2d", "off-by-one output size (H - kh)")
 def corr2d_short(x, k):
     kh, kw = k.shape
-    oh, ow = x.shape[0] - kh, x.shape[1] - kw
-    out = x.new_zeros(oh, ow)
+    oh, ow = x.shape[-2] - kh, x.shape[-1] - kw
+    out = x.new_zeros(*x.shape[:-2], oh, ow)
     for a in range(kh):
         for b in range(kw):
-            out += k[a, b] * x[a:a + oh, b:b + ow]
+            out += k[a, b] * x[..., a:a + oh, b:b + ow]
     return out
 
 
@@ -34,49 +44,77 @@ def corr2d_short(x, k):
 def corr2d_transposed(x, k):
     k = k.T
     kh, kw = k.shape
-    oh, ow = x.shape[0] - kh + 1, x.shape[1] - kw + 1
-    out = x.new_zeros(oh, ow)
+    oh, ow = x.shape[-2] - kh + 1, x.shape[-1] - kw + 1
+    out = x.new_zeros(*x.shape[:-2], oh, ow)
     for a in range(kh):
         for b in range(kw):
-            out += k[a, b] * x[a:a + oh, b:b + ow]
+            out += k[a, b] * x[..., a:a + oh, b:b + ow]
     return out
 
 
 @mutant(f"{A}.corr2d", "always float32 (ignores the input's dtype)")
 def corr2d_float32(x, k):
     kh, kw = k.shape
-    oh, ow = x.shape[0] - kh + 1, x.shape[1] - kw + 1
-    out = torch.zeros(oh, ow, device=x.device)
+    oh, ow = x.shape[-2] - kh + 1, x.shape[-1] - kw + 1
+    out = torch.zeros(*x.shape[:-2], oh, ow, device=x.device)
     for a in range(kh):
         for b in range(kw):
-            out += (k[a, b] * x[a:a + oh, b:b + ow]).float()
+            out += (k[a, b] * x[..., a:a + oh, b:b + ow]).float()
     return out
 
 
-@alternate(f"{A}.corr2d", "loop over output positions")
-def corr2d_loops(x, k):
+@mutant(f"{A}.corr2d", "image axes taken as the first two (x.shape[0], x.shape[1])")
+def corr2d_first_axes(x, k):
     kh, kw = k.shape
-    out = torch.empty(x.shape[0] - kh + 1, x.shape[1] - kw + 1, dtype=x.dtype, device=x.device)
-    for i in range(out.shape[0]):
-        for j in range(out.shape[1]):
-            out[i, j] = (x[i:i + kh, j:j + kw] * k).sum()
+    windows = x.unfold(0, kh, 1).unfold(1, kw, 1)     # windows of the first two axes
+    return torch.einsum("ij...ab,ab->ij...", windows, k)
+
+
+@mutant(f"{A}.corr2d", "right values, but a loop over the images (not vectorised)")
+def corr2d_loop_over_images(x, k):
+    kh, kw = k.shape
+    images = x.reshape(-1, *x.shape[-2:])
+    outs = [torch.einsum("ijab,ab->ij", image.unfold(0, kh, 1).unfold(1, kw, 1), k)
+            for image in images]
+    return torch.stack(outs).reshape(*x.shape[:-2], *outs[0].shape)
+
+
+@mutant(f"{A}.corr2d", "right values, but a loop over output positions (not vectorised)")
+def corr2d_loop_over_positions(x, k):
+    kh, kw = k.shape
+    out = x.new_zeros(*x.shape[:-2], x.shape[-2] - kh + 1, x.shape[-1] - kw + 1)
+    for i in range(out.shape[-2]):
+        for j in range(out.shape[-1]):
+            out[..., i, j] = (x[..., i:i + kh, j:j + kw] * k).sum(dim=(-2, -1))
     return out
 
 
-@alternate(f"{A}.corr2d", "F.unfold (im2col) + matmul")
+@alternate(f"{A}.corr2d", "F.unfold (im2col) on the flattened batch + matmul")
 def corr2d_unfold(x, k):
     import torch.nn.functional as F
-    kh, kw = k.shape
-    cols = F.unfold(x[None, None], (kh, kw))          # (1, kh*kw, L)
-    out = k.reshape(1, -1) @ cols[0]                  # (1, L)
-    return out.reshape(x.shape[0] - kh + 1, x.shape[1] - kw + 1)
+    (h, w), (kh, kw) = x.shape[-2:], k.shape
+    cols = F.unfold(x.reshape(-1, 1, h, w), (kh, kw))  # (images, kh*kw, L)
+    out = k.reshape(1, -1) @ cols                       # (images, 1, L)
+    return out.reshape(*x.shape[:-2], h - kh + 1, w - kw + 1)
 
 
-@alternate(f"{A}.corr2d", "strided views + einsum")
+@alternate(f"{A}.corr2d", "strided views of the last two axes + einsum")
 def corr2d_views(x, k):
     kh, kw = k.shape
-    windows = x.unfold(0, kh, 1).unfold(1, kw, 1)     # (oh, ow, kh, kw), a view
-    return torch.einsum("ijab,ab->ij", windows, k)
+    rows, cols = x.dim() - 2, x.dim() - 1               # the image axes, counted from the front
+    windows = x.unfold(rows, kh, 1).unfold(cols, kw, 1)  # (..., oh, ow, kh, kw), a view
+    return torch.einsum("...ijab,ab->...ij", windows, k)
+
+
+@alternate(f"{A}.corr2d", "as_strided windows of a contiguous copy, one tensordot")
+def corr2d_as_strided(x, k):
+    kh, kw = k.shape
+    x = x.contiguous()
+    h, w = x.shape[-2:]
+    shape = (*x.shape[:-2], h - kh + 1, w - kw + 1, kh, kw)
+    strides = (*x.stride()[:-2], w, 1, w, 1)
+    windows = x.as_strided(shape, strides)
+    return torch.tensordot(windows, k, dims=([-2, -1], [0, 1]))
 
 
 # convolve2d -----------------------------------------------------------------------------------

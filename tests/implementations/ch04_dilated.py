@@ -122,54 +122,75 @@ def dilate_kernel_stack(k, d):
 
 
 # receptive_field ------------------------------------------------------------------------------
-@mutant(f"{A}.receptive_field", "strides ignored")
-def receptive_field_no_stride(layers):
-    return 1 + sum((k - 1) * d for k, s, d in layers)
-
-
-@mutant(f"{A}.receptive_field", "dilation ignored")
-def receptive_field_no_dilation(layers):
-    field, jump = 1, 1
+@mutant(f"{A}.receptive_field", "the book's version: the side only, an int")
+def receptive_field_book(layers):
+    r, jump = 1, 1
     for k, s, d in layers:
-        field += (k - 1) * jump
+        r += (k - 1) * d * jump
         jump *= s
-    return field
+    return r
+
+
+@mutant(f"{A}.receptive_field", "the right side, but no holes: pixels = side ** 2")
+def receptive_field_no_holes(layers):
+    side, jump = 1, 1
+    for k, s, d in layers:
+        side += (k - 1) * d * jump
+        jump *= s
+    return side, side * side
+
+
+@mutant(f"{A}.receptive_field", "strides ignored (the book's stride-1 picture)")
+def receptive_field_no_stride(layers):
+    offsets = {0}
+    for k, s, d in layers:
+        offsets = {o + a * d for o in offsets for a in range(k)}
+    return max(offsets) + 1, len(offsets) ** 2
+
+
+@mutant(f"{A}.receptive_field", "pixels counted along one axis only")
+def receptive_field_one_axis(layers):
+    offsets, jump = {0}, 1
+    for k, s, d in layers:
+        offsets = {o + a * d * jump for o in offsets for a in range(k)}
+        jump *= s
+    return max(offsets) + 1, len(offsets)
 
 
 @mutant(f"{A}.receptive_field", "each layer's own stride counted too")
 def receptive_field_own_stride(layers):
-    field, jump = 1, 1
+    offsets, jump = {0}, 1
     for k, s, d in layers:
         jump *= s
-        field += (k - 1) * d * jump
-    return field
+        offsets = {o + a * d * jump for o in offsets for a in range(k)}
+    return max(offsets) + 1, len(offsets) ** 2
 
 
-@alternate(f"{A}.receptive_field", "backwards from the output: r = s * (r - 1) + d * (k - 1) + 1")
+@alternate(f"{A}.receptive_field", "backwards from the output: positions read at each layer")
 def receptive_field_backwards(layers):
-    field = 1
+    positions = {0}                       # units of the current layer that the output reads
     for k, s, d in reversed(layers):
-        field = s * (field - 1) + d * (k - 1) + 1
-    return field
+        positions = {p * s + a * d for p in positions for a in range(k)}
+    return max(positions) - min(positions) + 1, len(positions) ** 2
 
 
-@alternate(f"{A}.receptive_field", "measured with autograd on a 1-D stack")
-def receptive_field_measured(layers):
-    size = 1
-    while True:
-        x = torch.zeros(1, 1, size, dtype=torch.float64, requires_grad=True)
-        y = x
-        try:
-            for k, s, d in layers:
-                y = torch.nn.functional.conv1d(y, torch.ones(1, 1, k, dtype=torch.float64),
-                                               stride=s, dilation=d)
-        except RuntimeError:
-            size *= 2
-            continue
-        break
-    y[0, 0, 0].backward()
-    hit = torch.nonzero(x.grad[0, 0])
-    return int(hit.max() - hit.min() + 1)
+@alternate(f"{A}.receptive_field", "a 2-D boolean footprint, grown layer by layer with slices")
+def receptive_field_footprint(layers):
+    side, jump = 1, 1
+    for k, s, d in layers:
+        side += (k - 1) * d * jump
+        jump *= s
+    reached = torch.zeros(side, side, dtype=torch.bool)
+    reached[0, 0] = True
+    width, jump = 1, 1                    # the extent reached so far
+    for k, s, d in layers:
+        grown = torch.zeros_like(reached)
+        for a in range(k):
+            for b in range(k):
+                top, left = a * d * jump, b * d * jump
+                grown[top:top + width, left:left + width] |= reached[:width, :width]
+        reached, width, jump = grown, width + (k - 1) * d * jump, jump * s
+    return side, int(reached.sum())
 
 
 # causal_conv1d --------------------------------------------------------------------------------

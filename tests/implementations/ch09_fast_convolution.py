@@ -55,6 +55,14 @@ def im2col_column_major(input, kernel_size, stride=1, padding=0, dilation=1):
     return win.permute(0, 1, 4, 5, 3, 2).reshape(n, c * kh * kw, oh * ow)
 
 
+@mutant(f"{A}.im2col", "the book's im2col: stride 1, no padding, no dilation (the rest ignored)")
+def im2col_book(input, kernel_size, stride=1, padding=0, dilation=1):
+    kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else tuple(kernel_size)
+    windows = input.unfold(2, kh, 1).unfold(3, kw, 1)      # (N, C, H_out, W_out, kh, kw)
+    n, c, h_out, w_out = windows.shape[:4]
+    return windows.permute(0, 1, 4, 5, 2, 3).reshape(n, c * kh * kw, h_out * w_out)
+
+
 @alternate(f"{A}.im2col", "Tensor.unfold windows (strided views), then one permute")
 def im2col_views(input, kernel_size, stride=1, padding=0, dilation=1):
     import torch.nn.functional as F
@@ -294,6 +302,21 @@ def col2im_taps_first(input, output_size, kernel_size, stride=1, padding=0, dila
             out[:, :, a * dh:a * dh + sh * (oh - 1) + 1:sh,
                 b * dw:b * dw + sw * (ow - 1) + 1:sw] += cols[:, a, b]
     return out[:, :, ph:ph + h, pw:pw + w]
+
+
+@mutant(f"{A}.col2im", "the book's col2im: stride 1, no padding, no dilation (the rest ignored)")
+def col2im_book(input, output_size, kernel_size, stride=1, padding=0, dilation=1):
+    two = lambda v: (v, v) if isinstance(v, int) else tuple(v)  # noqa: E731
+    (h, w), (kh, kw) = two(output_size), two(kernel_size)
+    h_out, w_out = h - kh + 1, w - kw + 1
+    arange = lambda size: torch.arange(size, device=input.device)  # noqa: E731
+    rows = arange(kh).view(kh, 1, 1, 1) + arange(h_out).view(1, 1, h_out, 1)
+    columns = arange(kw).view(1, kw, 1, 1) + arange(w_out).view(1, 1, 1, w_out)
+    pixel = (rows * w + columns).reshape(-1)
+    n, c = input.shape[0], input.shape[1] // (kh * kw)
+    image = input.new_zeros(n, c, h * w)
+    image.index_add_(2, pixel, input.reshape(n, c, -1))
+    return image.reshape(n, c, h, w)
 
 
 @alternate(f"{A}.col2im", "index_add_ into the flattened padded image")

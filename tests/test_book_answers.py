@@ -1,0 +1,145 @@
+"""The book teaches, the exercises test: no book function earns a graded exercise's points.
+
+Each page's code cells run in order, as the book build runs them (a fresh namespace, the working
+folder book/, matplotlib's Agg backend). Every function they define whose name is the name of a
+graded function, in any assignment, goes through that exercise's checks: the visible cases and
+the hidden cases of a few seeds. Each check must fail. A book function that passed one would hand
+a learner the points for copying the reading; where the book shows an implementation, the
+exercise must ask for what the book leaves to the learner.
+"""
+import contextlib
+import io
+import os
+import re
+import sys
+import warnings
+
+import pytest
+
+from autograder import CheckFailure, check, exercise_db
+from tests.conftest import REPO
+
+BOOK = REPO / "book"
+PAGES = sorted(BOOK.glob("*.md"))
+SEEDS = (11, 222)
+
+_FENCE = re.compile(r"^```\{code-cell\}[^\n]*\n(.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
+
+
+def code_cells(page):
+    """[(source, tags)] of a MyST notebook page's ```{code-cell} blocks, in order."""
+    cells = []
+    for match in _FENCE.finditer(page.read_text()):
+        lines = match.group(1).splitlines()
+        options = []
+        if lines and lines[0].strip() == "---":            # a YAML block of options
+            end = next(i for i in range(1, len(lines)) if lines[i].strip() == "---")
+            options, lines = lines[1:end], lines[end + 1:]
+        else:
+            while lines and re.match(r"^:[\w-]+:", lines[0]):   # `:tags: [...]` lines
+                options.append(lines.pop(0)[1:])
+        tags = set()
+        for option in options:
+            found = re.match(r"^\s*tags:\s*\[(.*)\]", option)
+            if found:
+                tags |= {t.strip().strip("'\"") for t in found.group(1).split(",") if t.strip()}
+        cells.append(("\n".join(lines), tags))
+    return cells
+
+
+@contextlib.contextmanager
+def _in_book_folder():
+    saved_cwd, saved_path = os.getcwd(), list(sys.path)
+    os.chdir(BOOK)
+    sys.path.insert(0, str(BOOK))
+    try:
+        yield
+    finally:
+        os.chdir(saved_cwd)
+        sys.path[:] = saved_path
+
+
+def book_functions(page):
+    """{name: [functions]}: every top-level function the page's code cells define, in order.
+
+    A name bound again by a later cell keeps both functions: each one is what a reader copies.
+    """
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import torch
+
+    found = {}
+    namespace = {"__name__": f"book_{page.stem}"}
+    state = torch.random.get_rng_state()
+    with _in_book_folder(), warnings.catch_warnings(), \
+            contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")
+        try:
+            for number, (source, tags) in enumerate(code_cells(page), start=1):
+                if "skip-execution" in tags:
+                    continue
+                filename = f"<{page.name}, code cell {number}>"
+                try:
+                    exec(compile(source, filename, "exec"), namespace)
+                except Exception:
+                    if "raises-exception" not in tags:
+                        raise
+                plt.close("all")
+                for name, value in namespace.items():
+                    code = getattr(value, "__code__", None)
+                    if code is not None and code.co_filename == filename:
+                        found.setdefault(name, []).append(value)
+        finally:
+            plt.close("all")
+            torch.random.set_rng_state(state)
+    return found
+
+
+def _graded_names():
+    names = {}
+    for key, info in exercise_db.items():
+        names.setdefault(info.name, []).append(key)
+    return names
+
+
+def _checks_passed(key, function):
+    """The checks of exercise ``key`` that ``function`` passes: what it would earn."""
+    passed = []
+    runs = [("visible", {})] + [(f"hidden, seed {seed}", {"hidden": True, "seed": seed})
+                                for seed in SEEDS]
+    for label, kwargs in runs:
+        try:
+            check(key, function, devices=["cpu"], verbose=False, **kwargs)
+        except CheckFailure:
+            continue
+        passed.append(label)
+    return passed
+
+
+def test_the_pages_have_code_cells():
+    """The parser finds the cells (a page it cannot read would pass the test below vacuously)."""
+    counts = {page.stem: len(code_cells(page)) for page in PAGES}
+    chapters = {stem: n for stem, n in counts.items() if stem != "intro"}
+    assert len(chapters) >= 9 and all(n >= 5 for n in chapters.values()), counts
+    cells = code_cells(BOOK / "01_cross_correlation.md")
+    assert any("hide-input" in tags for _, tags in cells)
+    assert any(source.lstrip().startswith("def corr2d(") for source, _ in cells)
+
+
+@pytest.mark.slow      # runs every page's code: about a minute for the whole book
+@pytest.mark.parametrize("page", PAGES, ids=lambda page: page.stem)
+def test_no_book_function_passes_a_graded_exercise(page):
+    graded = _graded_names()
+    functions = book_functions(page)
+    earned = []
+    for name, defined in functions.items():
+        for key in graded.get(name, ()):
+            for function in defined:
+                passed = _checks_passed(key, function)
+                if passed:
+                    earned.append(f"{name} (line {function.__code__.co_firstlineno} of "
+                                  f"{function.__code__.co_filename}) passes {key}: "
+                                  + ", ".join(passed))
+    assert not earned, ("the book hands out graded answers:\n  " + "\n  ".join(earned)
+                        + "\nThe exercise must ask for what the book leaves to the learner.")
