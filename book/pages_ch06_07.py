@@ -1,0 +1,364 @@
+"""Figures and moving pictures of chapters 6 and 7 (transposed convolution, upsampling,
+gradients).
+
+The pages keep the teaching code; the drawing lives here, called from hidden cells.
+Every function takes the tensors the page computed and checked, so a figure shows
+exactly the numbers that the page asserts. The moving pictures use `animate.animation`:
+a player with play, pause and step buttons, every frame embedded.
+"""
+from __future__ import annotations
+
+import base64
+import io
+import re
+
+import matplotlib.pyplot as plt
+import numpy as np
+from IPython.display import HTML
+from PIL import Image
+from matplotlib.colors import Normalize, to_rgb
+from matplotlib.patches import Rectangle
+
+from animate import animation
+from course_plots import WINDOW_COLORS, _as_numpy, outline, show_grid
+
+__all__ = ["zero_insertion_movie", "stamps_figure", "overlap_movie",
+           "checkerboard_figure", "tf_same_figure", "matrix_figure", "phases_figure",
+           "down_up_figure", "pixel_shuffle_figure", "weight_grad_figure",
+           "loss_figure"]
+
+INPUT, INSERTED, PADDING = "#9ecae1", "#fdd0a2", "#e6e6e6"   # pixel, zero, padding
+PHASE_COLORS = ["#fdd0a2", "#c7e9c0", "#9ecae1", "#dadaeb", "#fcbba1", "#d9d9d9",
+                "#fee391", "#a1d99b", "#bcbddc"]
+
+
+def cells(ax, values, faces=None, fmt="{:g}", fontsize=9, title=None, cmap=None,
+          vmin=None, vmax=None):
+    """Draw a grid of cells; NaN cells are left empty (white, no number).
+
+    ``faces`` gives one colour per cell (or None: white); otherwise, with ``cmap``, a
+    cell's colour follows its value.
+    """
+    array = np.asarray(_as_numpy(values), dtype=float)
+    rows, cols = array.shape
+    ax.clear()
+    finite = array[np.isfinite(array)]
+    norm = Normalize(vmin if vmin is not None else (finite.min() if finite.size else 0),
+                     vmax if vmax is not None else (finite.max() if finite.size else 1))
+    for r in range(rows):
+        for c in range(cols):
+            value = array[r, c]
+            face = "white"
+            if faces is not None and faces[r][c] is not None:
+                face = faces[r][c]
+            elif cmap is not None and np.isfinite(value):
+                face = plt.get_cmap(cmap)(0.85 * norm(value))
+            ax.add_patch(Rectangle((c - 0.5, r - 0.5), 1, 1, fc=face, ec="grey",
+                                   lw=0.5))
+            if np.isfinite(value):
+                dark = np.dot(to_rgb(face), (0.3, 0.59, 0.11)) < 0.5
+                ax.text(c, r, fmt.format(value), ha="center", va="center",
+                        fontsize=fontsize, color="white" if dark else "black")
+    ax.set_xlim(-0.5, cols - 0.5)
+    ax.set_ylim(rows - 0.5, -0.5)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    if title:
+        ax.set_title(title, fontsize=fontsize + 1)
+    return ax
+
+
+def light_movie(html, colors=32):
+    """The player of `animate.animation` with every frame reduced to a palette of
+    ``colors``: flat-coloured grids lose nothing visible, and the page gets 4 to 5 times
+    lighter."""
+    def quantize(match):
+        png = base64.b64decode(re.sub(r"[\\\s]", "", match[1]))
+        image = Image.open(io.BytesIO(png)).convert("RGB").quantize(colors=colors)
+        out = io.BytesIO()
+        image.save(out, "PNG", optimize=True)
+        encoded = base64.b64encode(out.getvalue()).decode("ascii")
+        return "data:image/png;base64," + encoded
+
+    pattern = r"data:image/png;base64,([A-Za-z0-9+/=\\\s]+)"
+    return HTML(re.sub(pattern, quantize, html.data))
+
+
+def _panels(widths, height, cell=0.42, top=0.75):
+    """A row of axes whose cells all have the same size on screen."""
+    fig, axes = plt.subplots(1, len(widths), gridspec_kw={"width_ratios": widths},
+                             figsize=(cell * (sum(widths) + 1.5 * len(widths)),
+                                      cell * height + top))
+    return fig, np.atleast_1d(axes)
+
+
+# --- chapter 6 ----------------------------------------------------------------------
+
+def zero_insertion_movie(x, w, y, stride):
+    """View 1 in motion: insert s - 1 zeros, pad k - 1, slide the flipped kernel.
+
+    ``x`` (h, w) input, ``w`` (k, k) kernel, ``y`` the page's
+    F.conv_transpose2d(x, w, stride). Frame 0 shows x, frame 1 the inserted zeros,
+    frame 2 the padding and the flipped kernel, then one frame per output pixel.
+    """
+    x, w, y = (np.asarray(_as_numpy(t), dtype=float) for t in (x, w, y))
+    (h, wd), k, s = x.shape, w.shape[0], stride
+    border = k - 1
+    size_h, size_w = (h - 1) * s + 1 + 2 * border, (wd - 1) * s + 1 + 2 * border
+    spread = np.zeros((size_h, size_w))
+    spread[border:size_h - border:s, border:size_w - border:s] = x
+    flipped = w[::-1, ::-1]
+    out_h, out_w = y.shape
+    windows = np.array([[(spread[i:i + k, j:j + k] * flipped).sum()
+                         for j in range(out_w)] for i in range(out_h)])
+    assert np.allclose(windows, y), "the movie's correlation differs from the page's"
+
+    compact = np.full(spread.shape, np.nan)
+    compact_faces = [[None] * size_w for _ in range(size_h)]
+    compact[border:border + h, border:border + wd] = x
+    for r in range(h):
+        for c in range(wd):
+            compact_faces[border + r][border + c] = INPUT
+    inserted = np.full(spread.shape, np.nan)
+    inserted_faces = [[None] * size_w for _ in range(size_h)]
+    for r in range(border, size_h - border):
+        for c in range(border, size_w - border):
+            inserted[r, c] = spread[r, c]
+            on_pixel = (r - border) % s == 0 and (c - border) % s == 0
+            inserted_faces[r][c] = INPUT if on_pixel else INSERTED
+    padded_faces = [[f or PADDING for f in row] for row in inserted_faces]
+
+    fig, (ax_in, ax_k, ax_out) = _panels([size_w, k, out_w], size_h)
+    captions = ["the input x", f"1. insert s - 1 = {s - 1} zero(s) between pixels",
+                f"2. pad k - 1 = {border} zeros on every side, flip the kernel"]
+
+    def draw(frame):
+        if frame < 3:
+            stage, faces = [(compact, compact_faces), (inserted, inserted_faces),
+                            (spread, padded_faces)][frame]
+            cells(ax_in, stage, faces=faces, title="input, spread and padded")
+            kernel = w if frame < 2 else flipped
+            cells(ax_k, kernel, faces=[["#c7e9c0"] * k] * k,
+                  title="kernel w" if frame < 2 else "w, flipped")
+            cells(ax_out, np.full(y.shape, np.nan), title="output y")
+            fig.suptitle(captions[frame], fontsize=11)
+            return
+        i, j = divmod(frame - 3, out_w)
+        cells(ax_in, spread, faces=padded_faces, title="input, spread and padded")
+        outline(ax_in, (i, j, k, k), color="crimson")
+        shown = np.full(y.shape, np.nan)
+        shown.flat[:frame - 2] = y.flat[:frame - 2]
+        cells(ax_out, shown, cmap="Blues", vmin=0, vmax=y.max(), title="output y")
+        outline(ax_out, (i, j, 1, 1), color="crimson")
+        fig.suptitle(f"3. slide the flipped kernel: y[{i}, {j}] = {y[i, j]:g}",
+                     fontsize=11)
+
+    draw(0)
+    fig.tight_layout()
+    return light_movie(animation(fig, draw, 3 + out_h * out_w, interval=700, dpi=80))
+
+
+def stamps_figure(x, w, stamps, y, stride):
+    """View 3, readable: the stamps laid out like the input pixels, and their sum."""
+    x, w, y = (np.asarray(_as_numpy(t), dtype=float) for t in (x, w, y))
+    h, wd = x.shape
+    k = w.shape[0]
+    fig = plt.figure(figsize=(9.0, 5.6))
+    grid = fig.add_gridspec(h, wd + 2, width_ratios=[1] * wd + [0.15, 1.6])
+    vmax = y.max()
+    positions = [(i, j) for i in range(h) for j in range(wd)]
+    for n, ((i, j), stamp) in enumerate(zip(positions, stamps)):
+        ax = fig.add_subplot(grid[i, j])
+        stamp = np.asarray(_as_numpy(stamp), dtype=float)
+        region = np.full(stamp.shape, np.nan)
+        region[stride * i:stride * i + k, stride * j:stride * j + k] = 1
+        cells(ax, stamp * region, cmap="Blues", vmin=0, vmax=vmax,
+              title=f"x[{i}, {j}] = {x[i, j]:g}: {x[i, j]:g}·w")
+        outline(ax, (stride * i, stride * j, k, k), color=WINDOW_COLORS[n])
+    ax = fig.add_subplot(grid[:, wd + 1])
+    cells(ax, y, cmap="Blues", vmin=0, vmax=vmax, fontsize=11, title="y: the sum")
+    for n, (i, j) in enumerate(positions):
+        outline(ax, (stride * i, stride * j, k, k), color=WINDOW_COLORS[n], lw=1.5,
+                ls="--")
+    fig.tight_layout()
+    return fig
+
+
+def overlap_movie(n, k, stride, counts):
+    """Stamping with overlaps: each pixel of an n x n image of ones stamps a k x k
+    kernel of ones; the output counts the stamps on each pixel and ends as ``counts``
+    (the page's F.conv_transpose2d of ones), the checkerboard."""
+    counts = np.asarray(_as_numpy(counts), dtype=float)
+    size = counts.shape[0]
+    levels = {0: "white", 1: "#deebf7", 2: "#6baed6", 3: "#3182bd", 4: "#08519c"}
+    fig, (ax_in, ax_out) = _panels([n, size], size, cell=0.4)
+
+    def draw(frame):
+        total = np.zeros_like(counts)
+        for m in range(frame):
+            i, j = divmod(m, n)
+            total[stride * i:stride * i + k, stride * j:stride * j + k] += 1
+        faces = [[levels.get(int(v), "#08306b") for v in row] for row in total]
+        shown = np.where(total > 0, total, np.nan)
+        cells(ax_in, np.ones((n, n)), faces=[[INPUT] * n] * n, title="input: ones")
+        cells(ax_out, shown, faces=faces, fmt="{:.0f}", title="stamps on each pixel")
+        if frame == 0:
+            fig.suptitle(f"each pixel stamps a {k}×{k} kernel of ones, stride {stride}",
+                         fontsize=11)
+            return
+        i, j = divmod(frame - 1, n)
+        outline(ax_in, (i, j, 1, 1), color="crimson")
+        outline(ax_out, (stride * i, stride * j, k, k), color="crimson")
+        fig.suptitle(f"x[{i}, {j}] stamps: {frame} of {n * n}", fontsize=11)
+
+    def draw_checked(frame):
+        draw(frame)
+        if frame == n * n:
+            total = np.zeros_like(counts)
+            for m in range(n * n):
+                i, j = divmod(m, n)
+                total[stride * i:stride * i + k, stride * j:stride * j + k] += 1
+            assert np.array_equal(total, counts), "the last frame is not the page's"
+
+    draw_checked(n * n)
+    draw(0)
+    fig.tight_layout()
+    return light_movie(animation(fig, draw_checked, n * n + 1, interval=500, dpi=80))
+
+
+def checkerboard_figure(even, tconv_flat, resize_conv):
+    """Even tap counts (k = 4, s = 2), then a constant image through a transposed
+    convolution (k = 3, s = 2) and through resize-then-convolve, side by side."""
+    fig, axes = plt.subplots(1, 3, figsize=(9.6, 3.5))
+    show_grid(axes[0], even, title="taps per pixel, k = 4, s = 2", fontsize=8)
+    panels = [(axes[1], tconv_flat, "constant image,\ntransposed conv k = 3, s = 2",
+               None),
+              (axes[2], resize_conv, "constant image, nearest\nresize, then 3×3 conv",
+               1.2)]
+    for ax, image, title, vmax in panels:
+        ax.imshow(_as_numpy(image), cmap="gray", vmin=0, vmax=vmax)
+        ax.set_title(title, fontsize=10)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    axes[0].title.set_fontsize(10)
+    fig.tight_layout()
+    return fig
+
+
+def tf_same_figure(full):
+    """The full output with TF's 'SAME' crop (red) and PyTorch's (blue, dashed)."""
+    fig, ax = plt.subplots(figsize=(2.6, 2.8))
+    show_grid(ax, full, title="full 5×5 output", fontsize=9)
+    outline(ax, (0, 0, 4, 4), color="crimson")
+    outline(ax, (1, 1, 4, 4), color="royalblue", ls="--")
+    fig.tight_layout()
+    return fig
+
+
+def matrix_figure(A, in_shape, out_shape):
+    """The matrix of a small convolution, its rows and columns named by pixel."""
+    (H, W), (oh, ow) = in_shape, out_shape
+    fig, ax = plt.subplots(figsize=(5.4, 2.8))
+    show_grid(ax, A)
+    ax.set_xticks(range(H * W))
+    ax.set_xticklabels([f"x{r}{c}" for r in range(H) for c in range(W)], fontsize=8)
+    ax.set_yticks(range(oh * ow))
+    ax.set_yticklabels([f"y{r}{c}" for r in range(oh) for c in range(ow)], fontsize=8)
+    ax.tick_params(labelbottom=True, labelleft=True)
+    fig.tight_layout()
+    return fig
+
+
+def phases_figure(kernels, strides, titles):
+    """Each kernel with the taps of each phase (row and column remainder modulo its
+    stride) in one colour."""
+    fig, axes = plt.subplots(1, len(kernels), figsize=(3.3 * len(kernels), 3.6))
+    for ax, kernel, s, title in zip(np.atleast_1d(axes), kernels, strides, titles):
+        kernel = np.asarray(_as_numpy(kernel), dtype=float)
+        rows, cols = kernel.shape
+        faces = [[PHASE_COLORS[(r % s) * s + c % s] for c in range(cols)]
+                 for r in range(rows)]
+        cells(ax, kernel, faces=faces, fmt="{:.3g}", fontsize=9, title=title)
+    fig.tight_layout()
+    return fig
+
+
+def down_up_figure(signals, titles):
+    """1-D signals as stems, one row each: x, its downsampling, its upsampling, ..."""
+    fig, axes = plt.subplots(len(signals), 1, figsize=(6.4, 1.05 * len(signals) + 0.3),
+                             sharex=True)
+    length = max(len(_as_numpy(s)) for s in signals)
+    for ax, signal, title in zip(axes, signals, titles):
+        values = np.asarray(_as_numpy(signal), dtype=float)
+        markers, stems, base = ax.stem(range(len(values)), values)
+        plt.setp(stems, lw=1.5)
+        plt.setp(base, color="grey", lw=0.5)
+        ax.set_ylabel(title, rotation=0, ha="right", va="center", fontsize=10)
+        ax.set_yticks([])
+        ax.set_xlim(-0.7, length - 0.3)
+        for side in ("top", "right", "left"):
+            ax.spines[side].set_visible(False)
+    axes[-1].set_xticks(range(length))
+    axes[-1].set_xlabel("position t")
+    fig.tight_layout()
+    return fig
+
+
+def pixel_shuffle_figure(channels, shuffled, stride):
+    """The s² channel maps of a sub-pixel convolution and the image pixel_shuffle weaves
+    from them, each phase in the colour of its channel."""
+    channels = np.asarray(_as_numpy(channels), dtype=float)
+    shuffled = np.asarray(_as_numpy(shuffled), dtype=float)
+    h, w = channels.shape[1:]
+    fig = plt.figure(figsize=(9.0, 4.4))
+    grid = fig.add_gridspec(stride, 2 * stride + 1,
+                            width_ratios=[1] * stride + [0.2] + [1] * stride)
+    for m, channel in enumerate(channels):
+        r, c = divmod(m, stride)
+        ax = fig.add_subplot(grid[r, c])
+        cells(ax, channel, faces=[[PHASE_COLORS[m]] * w] * h, fmt="{:.1f}", fontsize=8,
+              title=f"channel {m}: phase ({r}, {c})")
+    ax = fig.add_subplot(grid[:, stride + 1:])
+    faces = [[PHASE_COLORS[(r % stride) * stride + c % stride]
+              for c in range(w * stride)] for r in range(h * stride)]
+    cells(ax, shuffled, faces=faces, fmt="{:.1f}", fontsize=8,
+          title="after pixel_shuffle")
+    return fig
+
+
+# --- chapter 7 ----------------------------------------------------------------------
+
+def weight_grad_figure(x_pad, g, grad_w, stride, taps=((0, 0), (1, 2))):
+    """The weight gradient as a correlation: for each chosen tap (a, b), the input
+    pixels that the upstream gradient multiplies, s apart (g dilated by the stride)."""
+    x_pad, g, grad_w = (np.asarray(_as_numpy(t), dtype=float)
+                        for t in (x_pad, g, grad_w))
+    fig, axes = _panels([x_pad.shape[1], g.shape[1], grad_w.shape[1]], x_pad.shape[0],
+                        cell=0.55)
+    show_grid(axes[0], x_pad, title="padded input x_pad", cmap="RdBu", vmin=-4, vmax=4,
+              fontsize=8)
+    show_grid(axes[1], g, title="upstream g", cmap="RdBu", vmin=-4, vmax=4, fontsize=8)
+    show_grid(axes[2], grad_w, title="∂L/∂w", cmap="RdBu", fmt="{:.0f}",
+              vmin=-1.8 * abs(grad_w).max(), vmax=1.8 * abs(grad_w).max(), fontsize=8)
+    oh, ow = g.shape
+    for n, (a, b) in enumerate(taps):
+        color = WINDOW_COLORS[n]
+        for i in range(oh):
+            for j in range(ow):
+                outline(axes[0], (stride * i + a, stride * j + b, 1, 1), color=color,
+                        lw=2.5 - n)
+        outline(axes[2], (a, b, 1, 1), color=color)
+    outline(axes[1], (0, 0, oh, ow), color="black", lw=1.5)
+    fig.tight_layout()
+    return fig
+
+
+def loss_figure(losses):
+    """The training loss per step, on a log scale."""
+    fig, ax = plt.subplots(figsize=(5.6, 2.6))
+    ax.semilogy(losses)
+    ax.set_xlabel("gradient step")
+    ax.set_ylabel("squared error")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
