@@ -9,18 +9,13 @@ light.
 """
 from __future__ import annotations
 
-import base64
-import io
-import re
 import warnings
 
 import matplotlib.pyplot as plt
 import numpy as np
-from IPython.display import HTML, Image as PNG
 from matplotlib.patches import Rectangle
-from PIL import Image
 
-from animate import animation
+from animate import animation, light_png  # noqa: F401 - light_png is re-exported
 from course_plots import WINDOW_COLORS, outline, show_grid
 
 __all__ = [
@@ -60,23 +55,6 @@ def _partial_grid(ax, values, title, lo, hi):
             text.set_text("")
 
 
-def _quantize(png, colors=64):
-    """The PNG bytes ``png`` re-encoded with a palette of ``colors`` colours."""
-    image = Image.open(io.BytesIO(png)).convert("RGB").quantize(colors=colors)
-    buffer = io.BytesIO()
-    image.save(buffer, "PNG", optimize=True)
-    return buffer.getvalue()
-
-
-def light_png(fig, dpi=100, colors=64):
-    """The figure as a 64-colour PNG (a third to a fifth of the bytes of matplotlib's),
-    for a cell to display; the figure is closed so that it is not shown twice."""
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
-    plt.close(fig)
-    return PNG(data=_quantize(buffer.getvalue(), colors))
-
-
 def grid_figure(rows, cell=0.42, hgap=0.3, vgap=0.45, margin=0.12, slot=None):
     """Grids of cells at one cell size, laid out in rows: ``rows`` is a list of rows,
     each a list of ``(array, title, kwargs for show_grid)``. Every cell is ``cell``
@@ -114,22 +92,6 @@ def grid_figure(rows, cell=0.42, hgap=0.3, vgap=0.45, margin=0.12, slot=None):
         axes.append(row_axes)
         top -= row_h + vgap
     return fig, axes
-
-
-_FRAME = re.compile(r'(frames\[\d+\] = ")data:image/png;base64,(.*?)(")', flags=re.S)
-
-
-def _light(player, colors=64):
-    """The player with every frame re-encoded as a 64-colour PNG: about a fifth of the
-    bytes, and the same picture (the figures are flat colours and text)."""
-    def requantize(match):
-        png = base64.b64decode(match[2].replace("\\\n", ""))
-        encoded = base64.b64encode(_quantize(png, colors)).decode()
-        return f"{match[1]}data:image/png;base64,{encoded}{match[3]}"
-
-    html, count = _FRAME.subn(requantize, player.data)
-    assert count > 0, "no frames found in the player"
-    return HTML(html)
 
 
 # --- Chapter 1 ------------------------------------------------------------------------
@@ -192,7 +154,7 @@ def sliding_window_animation(x, w, padding, stride, dpi=90):
 
     draw(0)
     fig.tight_layout(rect=(0, 0.07, 1, 0.96))
-    return _light(animation(fig, draw, h_out * w_out, interval=900, dpi=dpi)), y
+    return animation(fig, draw, h_out * w_out, interval=900, dpi=dpi), y
 
 
 def dropped_window_figure(size, k, s):
@@ -282,7 +244,7 @@ def channels_sum_animation(x, w, dpi=90):
     draw(0)
     fig.tight_layout()
     player = animation(fig, draw, h_out * w_out * steps, interval=800, dpi=dpi)
-    return _light(player), partial, y
+    return player, partial, y
 
 
 def receptive_patch_figure(seen1, seen2):

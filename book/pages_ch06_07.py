@@ -8,14 +8,9 @@ a player with play, pause and step buttons, every frame embedded.
 """
 from __future__ import annotations
 
-import base64
-import io
-import re
 
 import matplotlib.pyplot as plt
 import numpy as np
-from IPython.display import HTML
-from PIL import Image
 from matplotlib.colors import Normalize, to_rgb
 from matplotlib.patches import Rectangle
 
@@ -66,22 +61,6 @@ def cells(ax, values, faces=None, fmt="{:g}", fontsize=9, title=None, cmap=None,
     if title:
         ax.set_title(title, fontsize=fontsize + 1)
     return ax
-
-
-def light_movie(html, colors=32):
-    """The player of `animate.animation` with every frame reduced to a palette of
-    ``colors``: flat-coloured grids lose nothing visible, and the page gets 4 to 5 times
-    lighter."""
-    def quantize(match):
-        png = base64.b64decode(re.sub(r"[\\\s]", "", match[1]))
-        image = Image.open(io.BytesIO(png)).convert("RGB").quantize(colors=colors)
-        out = io.BytesIO()
-        image.save(out, "PNG", optimize=True)
-        encoded = base64.b64encode(out.getvalue()).decode("ascii")
-        return "data:image/png;base64," + encoded
-
-    pattern = r"data:image/png;base64,([A-Za-z0-9+/=\\\s]+)"
-    return HTML(re.sub(pattern, quantize, html.data))
 
 
 def _panels(widths, height, cell=0.42, top=0.75):
@@ -155,7 +134,7 @@ def zero_insertion_movie(x, w, y, stride):
 
     draw(0)
     fig.tight_layout()
-    return light_movie(animation(fig, draw, 3 + out_h * out_w, interval=700, dpi=80))
+    return animation(fig, draw, 3 + out_h * out_w, interval=700, dpi=80)
 
 
 def stamps_figure(x, w, stamps, y, stride):
@@ -223,7 +202,7 @@ def overlap_movie(n, k, stride, counts):
     draw_checked(n * n)
     draw(0)
     fig.tight_layout()
-    return light_movie(animation(fig, draw_checked, n * n + 1, interval=500, dpi=80))
+    return animation(fig, draw_checked, n * n + 1, interval=500, dpi=80)
 
 
 def checkerboard_figure(even, tconv_flat, resize_conv):
