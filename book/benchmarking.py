@@ -9,8 +9,11 @@ measures on build mean the same thing.
   pick kernels and fill caches), then measures in rounds: in each round every function runs
   once, so a busy spell of the machine slows all of them rather than one.
 * `Spread` is the median and the interquartile range of a list of timings.
-* `ordering` says "faster" or "slower" only when two interquartile ranges do not overlap; when
-  they overlap, the measurement cannot tell the two apart, and the text must say so.
+* `paired_ratios` divides two methods' timings round by round (both ran in the same round,
+  under the same load), and `ordering` reads the result: "slower" or "faster" only when the
+  ratio's interquartile range lies wholly above or below 1, that is when one method won in
+  about three rounds out of four or more; otherwise the measurement cannot tell the two apart,
+  and the text must say so.
 """
 from __future__ import annotations
 
@@ -122,13 +125,14 @@ def paired_ratios(samples_a, samples_b):
     return spread([a / b for a, b in zip(samples_a, samples_b)])
 
 
-def ordering(a: Spread, b: Spread):
-    """"faster" if a's times lie wholly below b's interquartile range, "slower" if wholly above,
-    else "indistinguishable"."""
-    if a.q3 < b.q1:
-        return "faster"
-    if a.q1 > b.q3:
+def ordering(ratio: Spread):
+    """How a compares with b, from the round-by-round ratio a / b (`paired_ratios`): "slower"
+    if its interquartile range lies wholly above 1, "faster" if wholly below, else
+    "indistinguishable"."""
+    if ratio.q1 > 1:
         return "slower"
+    if ratio.q3 < 1:
+        return "faster"
     return "indistinguishable"
 
 
