@@ -1,8 +1,11 @@
 """A minimal headless-Chromium driver over the DevTools protocol on a pipe (no extra packages).
 
-`open_page` loads a page with networking off and reports what a reader would notice: uncaught
-exceptions and console errors, failed requests, images that did not load, math left
-untypeset by MathJax, and tables (rendered ones, and Markdown tables left as raw pipe text).
+`open_page` loads a page with networking off, in a window ``WIDTH`` pixels wide, and reports what
+a reader would notice: uncaught exceptions and console errors, failed requests, images that did
+not load, math left untypeset by MathJax, tables (rendered ones, and Markdown tables left as raw
+pipe text), the page's height, anything wider than the window or than the text column (without
+a scrollbar of its own), and whether every embedded animation (``div.book-animation``, made by
+book/animate.py) steps and plays.
 """
 from __future__ import annotations
 
@@ -25,6 +28,101 @@ FLAGS = [
     "--host-resolver-rules=MAP * ~NOTFOUND", "--proxy-server=127.0.0.1:9",
     "--remote-debugging-pipe",
 ]
+
+WIDTH, HEIGHT = 1280, 800          # the reader's window, in CSS pixels
+
+# Layout, measured once MathJax has typeset the page. The text column is the theme's
+# <article>; an element that reaches past it must sit in a scroll container (overflow-x auto or
+# scroll) that itself fits in the column, or the reader cannot see all of it.
+LAYOUT_JS = r"""(() => {
+    const doc = document.documentElement;
+    const article = document.querySelector('article') || document.querySelector('main')
+        || document.body;
+    const column = article.getBoundingClientRect();
+    const describe = el => el.tagName.toLowerCase()
+        + (el.id ? '#' + el.id : '')
+        + (el.className && typeof el.className === 'string'
+           ? '.' + el.className.trim().split(/\s+/).slice(0, 2).join('.') : '')
+        + ' "' + (el.textContent || el.getAttribute('alt') || '').trim().slice(0, 60) + '"';
+    const sticksOut = r => r.width > 0 && (r.right > column.right + 1 || r.left < column.left - 1);
+    const contained = el => {
+        for (let e = el; e && e !== article; e = e.parentElement) {
+            const style = getComputedStyle(e).overflowX;
+            if (style === 'auto' || style === 'scroll') {
+                return !sticksOut(e.getBoundingClientRect());
+            }
+        }
+        return false;
+    };
+    const overflowing = [];
+    for (const el of article.querySelectorAll('*')) {
+        const box = el.getBoundingClientRect();
+        // what it draws: its box, or more where its content spills out (overflow visible)
+        const spills = getComputedStyle(el).overflowX === 'visible';
+        const rect = {left: box.left, width: box.width,
+                      right: spills ? Math.max(box.right, box.left + el.scrollWidth) : box.right};
+        if (!sticksOut(rect) || contained(el)) continue;
+        overflowing.push({el, text: describe(el) + ' ' + Math.round(rect.left) + '..'
+                          + Math.round(rect.right) + ' px, column '
+                          + Math.round(column.left) + '..' + Math.round(column.right)});
+    }
+    // Name the culprits, not the sections they push out: keep the innermost offenders.
+    const culprits = overflowing.filter(
+        o => !overflowing.some(p => p !== o && o.el.contains(p.el)));
+    // Blocks (code, tables, wide figures) that the reader has to scroll sideways to read all of.
+    const scrolled = Array.from(article.querySelectorAll('*'))
+        .filter(e => ['auto', 'scroll'].includes(getComputedStyle(e).overflowX)
+                     && e.scrollWidth > e.clientWidth + 1)
+        .map(e => describe(e) + ' ' + e.scrollWidth + ' px in ' + e.clientWidth);
+    return JSON.stringify({
+        height: Math.max(doc.scrollHeight, document.body.scrollHeight),
+        scrollWidth: Math.max(doc.scrollWidth, document.body.scrollWidth),
+        viewportWidth: window.innerWidth,
+        columnWidth: Math.round(column.width),
+        overflowing: culprits.slice(0, 20).map(o => o.text),
+        scrolledBlocks: scrolled});
+})()"""
+
+# Every animation player: step forward and back with its buttons, then play for a moment. The
+# frame is the <img> whose src the player swaps; a player whose script failed changes nothing.
+ANIMATIONS_JS = r"""(async () => {
+    const sleep = ms => new Promise(resolve => setTimeout(resolve, ms));
+    const results = [];
+    for (const player of document.querySelectorAll('div.book-animation')) {
+        const img = player.querySelector('img');
+        const button = title => player.querySelector('button[title="' + title + '"]');
+        const slider = player.querySelector('input[type=range]');
+        const result = {frames: slider ? Number(slider.max) + 1 : 0, stepped: false,
+                        steppedBack: false, played: false, shown: false};
+        results.push(result);
+        if (!img || !button('Next frame') || !button('Play') || !button('Pause')) {
+            result.problem = 'no player: its image or its buttons are missing';
+            continue;
+        }
+        player.scrollIntoView();
+        for (let i = 0; i < 20 && !img.getAttribute('src'); i++) await sleep(50);
+        const first = img.getAttribute('src') || '';
+        try {
+            button('Next frame').click();
+            await sleep(50);
+            result.stepped = (img.getAttribute('src') || '') !== first;
+            button('Previous frame').click();
+            await sleep(50);
+            result.steppedBack = img.getAttribute('src') === first;
+            button('Play').click();
+            for (let t = 0; t < 60 && !result.played; t++) {
+                await sleep(100);
+                result.played = (img.getAttribute('src') || '') !== first;
+            }
+            button('Pause').click();
+        } catch (error) {
+            result.problem = String(error);
+        }
+        await sleep(50);
+        result.shown = img.complete && img.naturalWidth > 0;
+    }
+    return JSON.stringify(results);
+})()"""
 
 
 def _high_pipe():
@@ -100,15 +198,8 @@ class Browser:
         shutil.rmtree(self.profile, ignore_errors=True)
 
 
-def open_page(browser, url, settle=1.0):
-    """Load ``url`` in a new tab; return a dict of what went wrong (empty lists when nothing)."""
-    target = browser.send("Target.createTarget", {"url": "about:blank"})["targetId"]
-    session = browser.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
-    for domain in ("Runtime", "Log", "Page", "Network"):
-        browser.send(f"{domain}.enable", session=session)
-    browser.events.clear()
-    browser.send("Page.navigate", {"url": url}, session=session)
-    browser.wait_for("Page.loadEventFired")
+def _measure(browser, session, settle, animations):
+    """The report of the page loaded in ``session``, once MathJax is done."""
     mathjax = browser.send("Runtime.evaluate", {
         "expression": ("(window.MathJax && MathJax.startup && MathJax.startup.promise) ? "
                        "MathJax.startup.promise.then(() => 'typeset') : Promise.resolve('absent')"),
@@ -127,6 +218,44 @@ def open_page(browser, url, settle=1.0):
         title: document.title})""", "returnByValue": True}, session=session)
     result = json.loads(report["result"]["value"])
     result["mathjax"] = mathjax["result"]["value"]
+    layout = browser.send("Runtime.evaluate", {"expression": LAYOUT_JS, "returnByValue": True},
+                          session=session)
+    result.update(json.loads(layout["result"]["value"]))
+    result["animations"] = []
+    if animations:
+        played = browser.send("Runtime.evaluate", {
+            "expression": ANIMATIONS_JS, "awaitPromise": True, "returnByValue": True},
+            session=session, timeout=120)
+        result["animations"] = json.loads(played["result"]["value"])
+    return result
+
+
+def open_page(browser, url, settle=1.0, animations=True):
+    """Load ``url`` in a new tab; return a dict of what went wrong (empty lists when nothing).
+
+    Also measures the page at ``WIDTH`` pixels (height, overflow) and, with ``animations``,
+    steps and plays every animation player, so that their errors are reported too.
+    """
+    target = browser.send("Target.createTarget", {"url": "about:blank"})["targetId"]
+    session = browser.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+    for domain in ("Runtime", "Log", "Page", "Network"):
+        browser.send(f"{domain}.enable", session=session)
+    browser.send("Emulation.setDeviceMetricsOverride", {
+        "width": WIDTH, "height": HEIGHT, "deviceScaleFactor": 1, "mobile": False},
+        session=session)
+    browser.events.clear()
+    browser.send("Page.navigate", {"url": url}, session=session)
+    browser.wait_for("Page.loadEventFired")
+    for attempt in range(3):
+        try:
+            result = _measure(browser, session, settle, animations)
+            break
+        except RuntimeError as error:      # the page redirected (index.html): measure the next
+            if "navigated" not in str(error) or attempt == 2:
+                raise
+            browser.events = [e for e in browser.events
+                              if e.get("method") != "Page.loadEventFired"]
+            browser.wait_for("Page.loadEventFired")
     errors = []
     for event in browser.events:
         method, params = event.get("method"), event.get("params", {})
