@@ -7,8 +7,11 @@
   is empty, and sphinx-book-theme offers no option to set it: each page gets "light".
 * Citations read "Yu and Koltun (2016)" and "(Yu and Koltun, 2016)": sphinxcontrib-bibtex's
   author-year style with round brackets, registered as ``author_year_round``.
+* Code blocks use a font size at which 88 columns fit the text column at 1280 px
+  (``static/book.css``).
 """
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import sphinxcontrib.bibtex.plugin
 from sphinxcontrib.bibtex.style.referencing import BracketStyle
@@ -45,6 +48,13 @@ def _fix_page(app, pagename, templatename, context, doctree):
     context["script_files"] = scripts
 
 
+def _add_static(app, config):
+    """Serve book.css (the code font that fits 88 columns) from this extension's folder."""
+    config.html_static_path.append(str(Path(__file__).parent / "static"))
+
+
 def setup(app):
     app.connect("html-page-context", _fix_page, priority=1000)   # after every other handler
+    app.connect("config-inited", _add_static)
+    app.add_css_file("book.css")
     return {"parallel_read_safe": True, "parallel_write_safe": True}
