@@ -1,8 +1,9 @@
 """Correct versions of earlier parts, for the parts that build on them.
 
 A part that needs an earlier function (chapter 3's ``conv2d_via_conv3d`` needs a 3-D
-convolution, chapter 7's backward pass a transposed convolution) calls it from here, so that its
-grade never depends on the earlier part being right::
+convolution, chapter 7's backward pass a transposed convolution, chapter 10's backward pass the
+switches of max pooling and max-unpooling) calls it from here, so that its grade never depends
+on the earlier part being right::
 
     from autograder import provided
     provided.conv3d(x, w)
@@ -26,15 +27,17 @@ import torch.nn.functional as F
 from .errors import ForbiddenOpError
 from .guard import provided_running
 
-__all__ = ["corr2d", "pad2d", "conv2d", "conv3d", "conv_transpose2d", "im2col", "col2im"]
+__all__ = ["corr2d", "pad2d", "conv2d", "conv3d", "conv_transpose2d", "im2col", "col2im",
+           "max_pool2d_with_indices", "max_unpool2d"]
 
 # The exercise being checked in this process (set by `checks.call_locally`), or None.
 checking = contextvars.ContextVar("autograder_checking", default=None)
 # Set by `autograder.kernel` in a sandboxed learner process: remote(name, args, kwargs).
 remote = None
 
-_conv2d, _conv3d, _conv_transpose2d, _pad, _unfold, _fold = (
-    F.conv2d, F.conv3d, F.conv_transpose2d, F.pad, F.unfold, F.fold)
+_conv2d, _conv3d, _conv_transpose2d, _pad, _unfold, _fold, _pool, _unpool = (
+    F.conv2d, F.conv3d, F.conv_transpose2d, F.pad, F.unfold, F.fold, F.max_pool2d,
+    F.max_unpool2d)
 
 
 def _pair(value):
@@ -61,6 +64,14 @@ def _col2im(input, output_size, kernel_size, stride=1, padding=0, dilation=1):
                  stride=stride)
 
 
+def _max_pool2d_with_indices(input, kernel_size, stride=None, padding=0):
+    return tuple(_pool(input, kernel_size, stride, padding, return_indices=True))
+
+
+def _max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    return _unpool(input, indices, kernel_size, stride, padding, output_size)
+
+
 # name -> (PyTorch's operation, in the exercise's argument order; what the docstring says)
 IMPLEMENTATIONS = {
     "corr2d": (_corr2d, "Valid 2-D cross-correlation of x (..., H, W) with k (kh, kw)."),
@@ -73,6 +84,11 @@ IMPLEMENTATIONS = {
                         "(input, kernel_size, stride, padding, dilation)."),
     "col2im": (_col2im, "F.fold: (N, C*kh*kw, L) -> (N, C, H, W); arguments "
                         "(input, output_size, kernel_size, stride, padding, dilation)."),
+    "max_pool2d_with_indices": (_max_pool2d_with_indices,
+                                "F.max_pool2d(input, kernel_size, stride, padding, "
+                                "return_indices=True): (values, indices)."),
+    "max_unpool2d": (_max_unpool2d, "F.max_unpool2d(input, indices, kernel_size, stride, "
+                                    "padding, output_size)."),
 }
 
 
@@ -90,9 +106,11 @@ def _provided(name):
             raise ForbiddenOpError(
                 f"{info.name} called autograder.provided.{name}, which this part may not use: "
                 f"write {info.name} with your own code.")
+        from .checks import _no_tf32      # full float32 precision, as the grader computes it
         token = provided_running.set(True)
         try:
-            return run(name, args, kwargs)
+            with _no_tf32():
+                return run(name, args, kwargs)
         finally:
             provided_running.reset(token)
     function.__name__ = function.__qualname__ = name
@@ -100,5 +118,5 @@ def _provided(name):
     return function
 
 
-corr2d, pad2d, conv2d, conv3d, conv_transpose2d, im2col, col2im = (
-    _provided(name) for name in __all__)
+(corr2d, pad2d, conv2d, conv3d, conv_transpose2d, im2col, col2im, max_pool2d_with_indices,
+ max_unpool2d) = (_provided(name) for name in __all__)

@@ -155,11 +155,11 @@ def test_disabled_operators_stay_disabled_in_every_thread_alias_and_namespace():
     assert lines[-1] == "pad 7 unfold 3"
 
 
-def _job(notebook, student="s", seed=12345, **options):
+def _job(notebook, student="s", seed=12345, assignment=CH1, **options):
     from autograder.instructor.jobs import GradingJob, source_tests
-    return GradingJob(student, CH1, json.dumps(notebook), source_tests(
-        SOLUTIONS / CH1 / f"{CH1}.ipynb"), seed, "hash", cell_timeout=20, call_time_limit=3,
-        sandboxed=shutil.which("bwrap") is not None, **options)
+    return GradingJob(student, assignment, json.dumps(notebook), source_tests(
+        SOLUTIONS / assignment / f"{assignment}.ipynb"), seed, "hash", cell_timeout=20,
+        call_time_limit=3, sandboxed=shutil.which("bwrap") is not None, **options)
 
 
 @pytest.fixture(scope="module")
@@ -180,6 +180,18 @@ def test_grade_job_gives_the_solution_full_marks_on_every_device(sandbox):
     result = _grade(sandbox, solution_sources(CH1))
     assert result.score == result.max_score == total_points(CH1), [t.message for t in result.tests]
     assert list(result.devices) == available_devices()
+
+
+@pytest.mark.slow
+def test_grade_job_gives_the_network_solution_full_marks(sandbox):
+    """Chapter 10: Part A forbids F.unfold in the learner process, Part B autograd, and Part B
+    calls four provided functions, computed by the grader over the pipe."""
+    from autograder.trusted import grade_job
+    ch10 = "10_network"
+    notebook = filled_exercise(ch10, solution_sources(ch10))
+    result = grade_job(_job(notebook, assignment=ch10), sandbox)
+    assert result.score == result.max_score == total_points(ch10), [
+        t.message for t in result.tests]
 
 
 @pytest.mark.slow

@@ -2,8 +2,9 @@
 
 Each module registers functions with `mutant` or `alternate`. The tests require every mutant to
 fail its exercise's checks and every alternate to pass them, directly and through nbgrader. Each
-function is self-contained (it may use torch and torch.nn.functional only), so its source can be
-pasted into a notebook's solution cell.
+function is self-contained (it may use torch, torch.nn.functional and the notebook's
+`provided` only), so its source can be pasted into a notebook's solution cell; mutants that
+share a helper name it in ``helpers``, and their source starts with the helper's.
 """
 import inspect
 import textwrap
@@ -19,29 +20,33 @@ class Implementation:
     exercise: str      # key in autograder.exercise_db, e.g. "01_cross_correlation.corr2d"
     description: str
     function: Callable
+    helpers: tuple = ()   # self-contained module-level functions the function calls
 
     @property
     def id(self):
         return f"{self.exercise.split('.')[-1]}: {self.description}"
 
     def source(self):
-        """The function's source without its decorator, named as the exercise function."""
+        """The function's source without its decorator, named as the exercise function, after
+        the source of its helpers."""
         lines = textwrap.dedent(inspect.getsource(self.function)).splitlines()
         body = "\n".join(line for line in lines if not line.startswith("@"))
         name = self.exercise.split(".")[-1]
-        return body.replace(f"def {self.function.__name__}(", f"def {name}(", 1)
+        body = body.replace(f"def {self.function.__name__}(", f"def {name}(", 1)
+        helpers = [textwrap.dedent(inspect.getsource(helper)) for helper in self.helpers]
+        return "\n\n".join(helpers + [body])
 
 
-def _register(table, exercise, description):
+def _register(table, exercise, description, helpers=()):
     def decorate(function):
-        table.append(Implementation(exercise, description, function))
+        table.append(Implementation(exercise, description, function, tuple(helpers)))
         return function
     return decorate
 
 
-def mutant(exercise, description):
+def mutant(exercise, description, helpers=()):
     """Register a wrong implementation that the checks must reject."""
-    return _register(MUTANTS, exercise, description)
+    return _register(MUTANTS, exercise, description, helpers)
 
 
 def alternate(exercise, description):
@@ -52,5 +57,5 @@ def alternate(exercise, description):
 def load_all():
     from . import (ch01_cross_correlation, ch02_multichannel, ch03_conv3d,  # noqa: F401
                    ch04_dilated, ch05_grouped_separable, ch06_transposed, ch07_gradients,
-                   ch08_unpooling, ch09_fast_convolution)
+                   ch08_unpooling, ch09_fast_convolution, ch10_network)
     return MUTANTS, ALTERNATES

@@ -1,0 +1,316 @@
+"""Mutants and alternates for assignment 10_network.
+
+Each mutant changes one thing in a shared helper (`_forward_with`, `_backward_with`), named in
+its ``helpers`` so that its source brings the helper along; each alternate nests its layers.
+"""
+import torch
+
+from autograder import provided
+
+from . import alternate, mutant
+
+A = "10_network"
+
+
+# digits_cnn_forward ---------------------------------------------------------------------------
+def _forward_with(x, weights, conv_padding=True, pool="max", flatten="chw", flip=False,
+                  relu2=True, ceil=False):
+    """The network with one thing changed; shared by the forward mutants below."""
+    conv1_weight, conv1_bias, conv2_weight, conv2_bias, fc_weight, fc_bias = weights
+
+    def conv(h, weight, bias):
+        kh, kw = weight.shape[-2:]
+        ph, pw = (kh // 2, kw // 2) if conv_padding else (0, 0)
+        padded = torch.nn.functional.pad(h, (pw, pw, ph, ph))
+        windows = padded.unfold(2, kh, 1).unfold(3, kw, 1)      # (N, C, H', W', kh, kw)
+        kernel = weight.flip(-2, -1) if flip else weight
+        return torch.einsum("nchwab,ocab->nohw", windows, kernel) + bias[:, None, None]
+
+    def pool2(h):
+        if ceil:
+            h = torch.nn.functional.pad(h, (0, h.shape[-1] % 2, 0, h.shape[-2] % 2),
+                                        value=float("-inf"))
+        windows = h.unfold(2, 2, 2).unfold(3, 2, 2)
+        return windows.amax(dim=(-2, -1)) if pool == "max" else windows.mean(dim=(-2, -1))
+
+    h = pool2(torch.relu(conv(x, conv1_weight, conv1_bias)))
+    h = conv(h, conv2_weight, conv2_bias)
+    h = pool2(torch.relu(h) if relu2 else h)
+    flat = h.flatten(1) if flatten == "chw" else h.permute(0, 2, 3, 1).flatten(1)
+    return flat @ fc_weight.T + fc_bias
+
+
+FORWARD = (_forward_with,)
+
+
+@mutant(f"{A}.digits_cnn_forward", "valid convolutions: no padding, the maps shrink", FORWARD)
+def digits_cnn_forward_no_padding(x, conv1_weight, conv1_bias, conv2_weight, conv2_bias,
+                                  fc_weight, fc_bias):
+    weights = (conv1_weight, conv1_bias, conv2_weight, conv2_bias, fc_weight, fc_bias)
+    return _forward_with(x, weights, conv_padding=False)
+
+
+@mutant(f"{A}.digits_cnn_forward", "average pooling instead of max pooling", FORWARD)
+def digits_cnn_forward_average_pooling(x, conv1_weight, conv1_bias, conv2_weight, conv2_bias,
+                                       fc_weight, fc_bias):
+    weights = (conv1_weight, conv1_bias, conv2_weight, conv2_bias, fc_weight, fc_bias)
+    return _forward_with(x, weights, pool="mean")
+
+
+@mutant(f"{A}.digits_cnn_forward", "flattened channels last (H, W, C), not as nn.Flatten", FORWARD)
+def digits_cnn_forward_channels_last(x, conv1_weight, conv1_bias, conv2_weight, conv2_bias,
+                                     fc_weight, fc_bias):
+    weights = (conv1_weight, conv1_bias, conv2_weight, conv2_bias, fc_weight, fc_bias)
+    return _forward_with(x, weights, flatten="hwc")
+
+
+@mutant(f"{A}.digits_cnn_forward", "kernels flipped: a convolution, not a correlation", FORWARD)
+def digits_cnn_forward_flipped(x, conv1_weight, conv1_bias, conv2_weight, conv2_bias,
+                               fc_weight, fc_bias):
+    weights = (conv1_weight, conv1_bias, conv2_weight, conv2_bias, fc_weight, fc_bias)
+    return _forward_with(x, weights, flip=True)
+
+
+@mutant(f"{A}.digits_cnn_forward", "no ReLU after the second convolution", FORWARD)
+def digits_cnn_forward_one_relu(x, conv1_weight, conv1_bias, conv2_weight, conv2_bias,
+                                fc_weight, fc_bias):
+    weights = (conv1_weight, conv1_bias, conv2_weight, conv2_bias, fc_weight, fc_bias)
+    return _forward_with(x, weights, relu2=False)
+
+
+@mutant(f"{A}.digits_cnn_forward", "pooling rounds odd sizes up (ceil mode), not down", FORWARD)
+def digits_cnn_forward_ceil_pooling(x, conv1_weight, conv1_bias, conv2_weight, conv2_bias,
+                                    fc_weight, fc_bias):
+    weights = (conv1_weight, conv1_bias, conv2_weight, conv2_bias, fc_weight, fc_bias)
+    return _forward_with(x, weights, ceil=True)
+
+
+@alternate(f"{A}.digits_cnn_forward", "pool before the ReLU (they commute); per-tap einsums")
+def digits_cnn_forward_pool_then_relu(x, conv1_weight, conv1_bias, conv2_weight, conv2_bias,
+                                      fc_weight, fc_bias):
+    def conv(h, weight, bias):
+        n, c, height, width = h.shape
+        kh, kw = weight.shape[-2:]
+        ph, pw = kh // 2, kw // 2
+        padded = h.new_zeros(n, c, height + 2 * ph, width + 2 * pw)
+        padded[:, :, ph:ph + height, pw:pw + width] = h
+        out = bias[None, :, None, None].expand(n, -1, height, width).clone()
+        for a in range(kh):
+            for b in range(kw):
+                out += torch.einsum("nchw,oc->nohw", padded[:, :, a:a + height, b:b + width],
+                                    weight[:, :, a, b])
+        return out
+
+    def pool(h):
+        rows, cols = h.shape[-2] // 2 * 2, h.shape[-1] // 2 * 2
+        even = h[..., :rows, :cols]
+        return torch.maximum(torch.maximum(even[..., 0::2, 0::2], even[..., 0::2, 1::2]),
+                             torch.maximum(even[..., 1::2, 0::2], even[..., 1::2, 1::2]))
+
+    h = torch.relu(pool(conv(x, conv1_weight, conv1_bias)))
+    h = torch.relu(pool(conv(h, conv2_weight, conv2_bias)))
+    return torch.nn.functional.linear(h.reshape(h.shape[0], -1), fc_weight, fc_bias)
+
+
+@alternate(f"{A}.digits_cnn_forward", "im2col from stacked slices and one matmul per layer")
+def digits_cnn_forward_im2col(x, conv1_weight, conv1_bias, conv2_weight, conv2_bias,
+                              fc_weight, fc_bias):
+    def conv(h, weight, bias):
+        n, c, height, width = h.shape
+        c_out, _, kh, kw = weight.shape
+        padded = torch.nn.functional.pad(h, (kw // 2, kw // 2, kh // 2, kh // 2))
+        taps = [padded[:, :, a:a + height, b:b + width] for a in range(kh) for b in range(kw)]
+        columns = torch.stack(taps, dim=2).reshape(n, c * kh * kw, height * width)
+        out = weight.reshape(c_out, -1) @ columns + bias[:, None]
+        return out.reshape(n, c_out, height, width)
+
+    def pool(h):
+        n, c, height, width = h.shape
+        h = h[..., :height // 2 * 2, :width // 2 * 2]
+        return h.reshape(n, c, height // 2, 2, width // 2, 2).amax(dim=(3, 5))
+
+    h = pool(torch.relu(conv(x, conv1_weight, conv1_bias)))
+    h = pool(torch.relu(conv(h, conv2_weight, conv2_bias)))
+    return torch.einsum("nd,kd->nk", h.flatten(1), fc_weight) + fc_bias
+
+
+# digits_cnn_backward --------------------------------------------------------------------------
+def _backward_with(x, target, weights, mean=True, relu_mask=True, pool_grad="switch",
+                   onehot=True, flip=True, output_size=True):
+    """The solution's backward pass with one thing changed; shared by the mutants below."""
+    conv1_weight, conv1_bias, conv2_weight, conv2_bias, fc_weight, fc_bias = weights
+    n = x.shape[0]
+
+    def same(weight):
+        return (weight.shape[-2] // 2, weight.shape[-1] // 2)
+
+    def conv_backward(g, inp, weight):
+        ph, pw = same(weight)
+        kh, kw = weight.shape[-2:]
+        kernel = weight if flip else weight.flip(-2, -1)
+        grad_input = provided.conv_transpose2d(g, kernel, padding=(ph, pw))
+        padded = torch.nn.functional.pad(inp, (pw, pw, ph, ph))
+        windows = padded.unfold(2, kh, 1).unfold(3, kw, 1)
+        return (grad_input, torch.einsum("nohw,nchwab->ocab", g, windows),
+                g.sum(dim=(0, 2, 3)))
+
+    def unpool(g, switches, z):
+        if pool_grad == "spread":
+            spread = g.repeat_interleave(2, dim=2).repeat_interleave(2, dim=3) / 4
+            return torch.nn.functional.pad(spread, (0, z.shape[-1] % 2, 0, z.shape[-2] % 2))
+        size = z.shape[-2:] if output_size else None
+        return provided.max_unpool2d(g, switches, 2, output_size=size)
+
+    z1 = provided.conv2d(x, conv1_weight, conv1_bias, padding=same(conv1_weight))
+    h1, switches1 = provided.max_pool2d_with_indices(torch.relu(z1), 2)
+    z2 = provided.conv2d(h1, conv2_weight, conv2_bias, padding=same(conv2_weight))
+    h2, switches2 = provided.max_pool2d_with_indices(torch.relu(z2), 2)
+    flat = h2.flatten(1)
+    logits = flat @ fc_weight.T + fc_bias
+    g = logits.softmax(dim=1)
+    if onehot:
+        g = g - torch.nn.functional.one_hot(target, logits.shape[1]).to(g.dtype)
+    if mean:
+        g = g / n
+    grad_fc_weight, grad_fc_bias = g.T @ flat, g.sum(dim=0)
+    g = unpool((g @ fc_weight).reshape(h2.shape), switches2, z2)
+    g = g * (z2 > 0) if relu_mask else g
+    g, grad_conv2_weight, grad_conv2_bias = conv_backward(g, h1, conv2_weight)
+    g = unpool(g, switches1, z1)
+    g = g * (z1 > 0) if relu_mask else g
+    _, grad_conv1_weight, grad_conv1_bias = conv_backward(g, x, conv1_weight)
+    return (grad_conv1_weight, grad_conv1_bias, grad_conv2_weight, grad_conv2_bias,
+            grad_fc_weight, grad_fc_bias)
+
+
+BACKWARD = (_backward_with,)
+
+
+@mutant(f"{A}.digits_cnn_backward", "loss gradient summed over the batch, not averaged", BACKWARD)
+def digits_cnn_backward_sum(x, target, conv1_weight, conv1_bias, conv2_weight, conv2_bias,
+                            fc_weight, fc_bias):
+    weights = (conv1_weight, conv1_bias, conv2_weight, conv2_bias, fc_weight, fc_bias)
+    return _backward_with(x, target, weights, mean=False)
+
+
+@mutant(f"{A}.digits_cnn_backward", "softmax without subtracting the one-hot label", BACKWARD)
+def digits_cnn_backward_no_onehot(x, target, conv1_weight, conv1_bias, conv2_weight,
+                                  conv2_bias, fc_weight, fc_bias):
+    weights = (conv1_weight, conv1_bias, conv2_weight, conv2_bias, fc_weight, fc_bias)
+    return _backward_with(x, target, weights, onehot=False)
+
+
+@mutant(f"{A}.digits_cnn_backward", "ReLU forgotten: gradient through negative inputs", BACKWARD)
+def digits_cnn_backward_no_relu_mask(x, target, conv1_weight, conv1_bias, conv2_weight,
+                                     conv2_bias, fc_weight, fc_bias):
+    weights = (conv1_weight, conv1_bias, conv2_weight, conv2_bias, fc_weight, fc_bias)
+    return _backward_with(x, target, weights, relu_mask=False)
+
+
+@mutant(f"{A}.digits_cnn_backward", "pooling gradient spread over each window", BACKWARD)
+def digits_cnn_backward_spread(x, target, conv1_weight, conv1_bias, conv2_weight, conv2_bias,
+                               fc_weight, fc_bias):
+    weights = (conv1_weight, conv1_bias, conv2_weight, conv2_bias, fc_weight, fc_bias)
+    return _backward_with(x, target, weights, pool_grad="spread")
+
+
+@mutant(f"{A}.digits_cnn_backward", "conv2's input gradient with the kernel flipped", BACKWARD)
+def digits_cnn_backward_flipped(x, target, conv1_weight, conv1_bias, conv2_weight, conv2_bias,
+                                fc_weight, fc_bias):
+    weights = (conv1_weight, conv1_bias, conv2_weight, conv2_bias, fc_weight, fc_bias)
+    return _backward_with(x, target, weights, flip=False)
+
+
+@mutant(f"{A}.digits_cnn_backward", "max_unpool2d without output_size: odd maps shrink", BACKWARD)
+def digits_cnn_backward_no_output_size(x, target, conv1_weight, conv1_bias, conv2_weight,
+                                       conv2_bias, fc_weight, fc_bias):
+    weights = (conv1_weight, conv1_bias, conv2_weight, conv2_bias, fc_weight, fc_bias)
+    return _backward_with(x, target, weights, output_size=False)
+
+
+@alternate(f"{A}.digits_cnn_backward", "everything by hand: no provided helper at all")
+def digits_cnn_backward_by_hand(x, target, conv1_weight, conv1_bias, conv2_weight, conv2_bias,
+                                fc_weight, fc_bias):
+    def windows(h, kh, kw):
+        padded = torch.nn.functional.pad(h, (kw // 2, kw // 2, kh // 2, kh // 2))
+        return padded.unfold(2, kh, 1).unfold(3, kw, 1)          # (N, C, H, W, kh, kw)
+
+    def conv(h, weight, bias):
+        return (torch.einsum("nchwab,ocab->nohw", windows(h, *weight.shape[-2:]), weight)
+                + bias[:, None, None])
+
+    def pool(h):
+        n, c, height, width = h.shape
+        even = h[..., :height // 2 * 2, :width // 2 * 2]
+        blocks = even.reshape(n, c, height // 2, 2, width // 2, 2).permute(0, 1, 2, 4, 3, 5)
+        values, where = blocks.reshape(n, c, height // 2, width // 2, 4).max(dim=-1)
+        return values, where
+
+    def unpool(g, where, shape):
+        n, c, height, width = shape
+        spread = torch.nn.functional.one_hot(where, 4).to(g.dtype) * g[..., None]
+        spread = spread.reshape(n, c, height // 2, width // 2, 2, 2).permute(0, 1, 2, 4, 3, 5)
+        out = g.new_zeros(shape)
+        out[..., :height // 2 * 2, :width // 2 * 2] = spread.reshape(
+            n, c, height // 2 * 2, width // 2 * 2)
+        return out
+
+    def conv_backward(g, inp, weight):
+        kh, kw = weight.shape[-2:]
+        grad_weight = torch.einsum("nohw,nchwab->ocab", g, windows(inp, kh, kw))
+        # "same" padding, stride 1: the input gradient is a "same" correlation with the
+        # kernel rotated by 180 degrees and its channel axes swapped
+        grad_input = torch.einsum("nohwab,ocab->nchw", windows(g, kh, kw),
+                                  weight.flip(-2, -1))
+        return grad_input, grad_weight, g.sum(dim=(0, 2, 3))
+
+    z1 = conv(x, conv1_weight, conv1_bias)
+    h1, where1 = pool(torch.relu(z1))
+    z2 = conv(h1, conv2_weight, conv2_bias)
+    h2, where2 = pool(torch.relu(z2))
+    logits = h2.flatten(1) @ fc_weight.T + fc_bias
+    probabilities = torch.exp(logits - logits.logsumexp(dim=1, keepdim=True))
+    g = probabilities.clone()
+    g[torch.arange(len(target), device=g.device), target] -= 1
+    g = g / len(target)
+    grad_fc = (g.T @ h2.flatten(1), g.sum(dim=0))
+    g = unpool((g @ fc_weight).reshape(h2.shape), where2, z2.shape) * (z2 > 0)
+    g, grad_w2, grad_b2 = conv_backward(g, h1, conv2_weight)
+    g = unpool(g, where1, z1.shape) * (z1 > 0)
+    _, grad_w1, grad_b1 = conv_backward(g, x, conv1_weight)
+    return grad_w1, grad_b1, grad_w2, grad_b2, *grad_fc
+
+
+@alternate(f"{A}.digits_cnn_backward", "weight gradients as convolutions, batch as channels")
+def digits_cnn_backward_as_convolutions(x, target, conv1_weight, conv1_bias, conv2_weight,
+                                        conv2_bias, fc_weight, fc_bias):
+    def same(weight):
+        return (weight.shape[-2] // 2, weight.shape[-1] // 2)
+
+    def pool_backward(g, switches, z):
+        flat = g.new_zeros(*z.shape[:2], z.shape[-2] * z.shape[-1])
+        flat.scatter_add_(2, switches.flatten(2), g.flatten(2))
+        return flat.reshape(z.shape) * (z > 0)
+
+    def conv_backward(g, inp, weight):
+        # dL/dw[o, c] = sum over the batch of inp[n, c] correlated with g[n, o]: a convolution
+        # with the batch as the channel axis
+        grad_weight = provided.conv2d(inp.transpose(0, 1), g.transpose(0, 1),
+                                      padding=same(weight)).transpose(0, 1)
+        grad_input = provided.conv2d(g, weight.flip(-2, -1).transpose(0, 1),
+                                     padding=same(weight))
+        return grad_input, grad_weight, g.sum(dim=(0, 2, 3))
+
+    z1 = provided.conv2d(x, conv1_weight, conv1_bias, padding=same(conv1_weight))
+    h1, switches1 = provided.max_pool2d_with_indices(torch.relu(z1), 2)
+    z2 = provided.conv2d(h1, conv2_weight, conv2_bias, padding=same(conv2_weight))
+    h2, switches2 = provided.max_pool2d_with_indices(torch.relu(z2), 2)
+    logits = h2.flatten(1) @ fc_weight.T + fc_bias
+    onehot = torch.nn.functional.one_hot(target, logits.shape[1]).to(logits.dtype)
+    g = (torch.softmax(logits, dim=1) - onehot) / x.shape[0]
+    grad_fc_weight, grad_fc_bias = torch.einsum("nk,nd->kd", g, h2.flatten(1)), g.sum(dim=0)
+    g = pool_backward((g @ fc_weight).reshape(h2.shape), switches2, z2)
+    g, grad_w2, grad_b2 = conv_backward(g, h1, conv2_weight)
+    g = pool_backward(g, switches1, z1)
+    _, grad_w1, grad_b1 = conv_backward(g, x, conv1_weight)
+    return grad_w1, grad_b1, grad_w2, grad_b2, grad_fc_weight, grad_fc_bias
