@@ -244,7 +244,8 @@ class LearnerProcess:
         self.current[0] = name
         if header.get("time_limit"):
             os.environ[TIME_LIMIT_VARIABLE] = str(float(header["time_limit"]))
-        outcome = call_locally(info, function, sample, _is_cell)
+        outcome = call_locally(info, function, sample, _is_cell,
+                               simulated=bool(header.get("simulated")))
         self.current[0] = "your function"
         if not self.intact():
             message = (f"{name} ran while the operators this exercise forbids had been "
@@ -253,7 +254,7 @@ class LearnerProcess:
             outcome.violation, outcome.violation_type = message, "TamperingError"
         reply = {k: getattr(outcome, k) for k in (
             "kind", "error_type", "error_bases", "error_message", "line", "stub", "violation",
-            "violation_type", "op_count", "time_limit")}
+            "violation_type", "op_count", "time_limit", "wrong_device")}
         reply["error_message"] = reply["error_message"][:4000]
         reply["type"] = "outcome"
         after = outcome.inputs_after
