@@ -1,8 +1,10 @@
 """Wrong ("mutant") and correct-but-different ("alternate") implementations of every exercise.
 
-Each module registers functions with `mutant` or `alternate`. The tests require every mutant to
-fail its exercise's checks and every alternate to pass them, directly and through nbgrader. Each
-function is self-contained (it may use torch and torch.nn.functional only), so its source can be
+Each module registers functions with `mutant`, `device_mutant` or `alternate`. The tests require
+every mutant to fail its exercise's checks and every alternate to pass them, directly and through
+nbgrader; a device mutant (right on the CPU, wrong on a GPU) must fail the checks' simulated
+device, with a message that names the line creating its CPU tensor. Each function is
+self-contained (it may use torch and torch.nn.functional only), so its source can be
 pasted into a notebook's solution cell.
 """
 import inspect
@@ -12,6 +14,8 @@ from typing import Callable
 
 MUTANTS = []
 ALTERNATES = []
+DEVICE_MUTANTS = []
+DEVICE_BUG = "# <- CPU tensor"      # marks the line of a device mutant that creates the tensor
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,18 @@ def mutant(exercise, description):
     return _register(MUTANTS, exercise, description)
 
 
+def device_mutant(exercise, description):
+    """Register a mutant that is right on the CPU but creates a tensor without ``device=``.
+
+    The line that creates the tensor ends with `DEVICE_BUG`; the checks must name it.
+    """
+    def decorate(function):
+        _register(MUTANTS, exercise, description)(function)
+        DEVICE_MUTANTS.append(MUTANTS[-1])
+        return function
+    return decorate
+
+
 def alternate(exercise, description):
     """Register a correct implementation, written differently, that must get full marks."""
     return _register(ALTERNATES, exercise, description)
@@ -54,3 +70,11 @@ def load_all():
                    ch04_dilated, ch05_grouped_separable, ch06_transposed, ch07_gradients,
                    ch08_unpooling, ch09_fast_convolution)
     return MUTANTS, ALTERNATES
+
+
+def device_bug_line(implementation):
+    """The source line of a device mutant that creates a tensor on the CPU."""
+    lines = [line.strip() for line in inspect.getsource(implementation.function).splitlines()
+             if line.rstrip().endswith(DEVICE_BUG)]
+    assert len(lines) == 1, implementation.id
+    return lines[0]
