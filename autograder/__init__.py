@@ -6,6 +6,8 @@ hidden tests add ``hidden=True``. Everything else lives in this package:
 * `autograder.exercise_db` / `autograder.assignments`: per exercise, the PyTorch reference, the
   sample inputs and the forbidden operations;
 * `autograder.checks`: runs a function on every sample and device and explains the first failure;
+* `autograder.simulated`: a simulated second device, so that tensors created without
+  ``device=`` fail on a machine without a GPU too;
 * `autograder.compare`: type, device, dtype, shape and value comparison with per-dtype tolerances;
 * `autograder.guard`: forbidden-operation detection at the dispatcher, time limits, tampering;
 * `autograder.kernel`, `autograder.sandbox`, `autograder.wire`, `autograder.seccomp`,
@@ -25,7 +27,7 @@ import sys as _sys
 __all__ = [
     "check", "sample_input", "available_devices", "assert_matches", "exercise_db", "get_exercise",
     "ExerciseInfo", "CheckFailure", "ForbiddenOpError", "LeftTorchError", "LearnerTimeout",
-    "TamperingError", "VISIBLE_SEED",
+    "TamperingError", "VISIBLE_SEED", "simulated_device",
 ]
 
 _HOMES = {
@@ -33,7 +35,7 @@ _HOMES = {
     "VISIBLE_SEED": "checks", "assert_matches": "compare", "exercise_db": "exercise_db",
     "get_exercise": "exercise_db", "ExerciseInfo": "exercise_db", "CheckFailure": "errors",
     "ForbiddenOpError": "errors", "LeftTorchError": "errors", "LearnerTimeout": "errors",
-    "TamperingError": "errors",
+    "TamperingError": "errors", "simulated_device": "simulated",
 }
 
 

@@ -20,9 +20,10 @@ from .exercise_db import get_exercise
 from .guard import Integrity, forbid_ops, time_limit
 from .provided import checking as _checking
 from .samples import Draw
+from .simulated import SIMULATED, has_tensors, result_on_device, simulated_device
 
 __all__ = ["check", "run_check", "sample_input", "available_devices", "CallOutcome", "call_locally",
-           "judge_call", "VISIBLE_SEED", "SEED_VARIABLE"]
+           "judge_call", "simulated_device", "VISIBLE_SEED", "SEED_VARIABLE"]
 
 VISIBLE_SEED = 0
 SEED_VARIABLE = "AUTOGRADER_SEED"
@@ -53,7 +54,8 @@ def sample_input(exercise, index, seed=VISIBLE_SEED, hidden=False, device="cpu")
     """Case number ``index`` (counting from 1, as the feedback does) of an exercise, to replay it.
 
     Example: ``case = sample_input("01_cross_correlation.corr2d", 3)`` then
-    ``corr2d(*case.args, **case.kwargs)``.
+    ``corr2d(*case.args, **case.kwargs)``. With ``device="simulated"`` the tensors are on the
+    checks' simulated second device: call the function inside ``with simulated_device():``.
     """
     info = get_exercise(exercise)
     return info.sample_inputs(Draw(seed), hidden)[index - 1].to(device)
@@ -85,6 +87,7 @@ class CallOutcome:
     ``kind`` is "returned", "raised" or "timeout". ``violation`` holds the message of a forbidden
     operation, autograd use or NumPy escape seen during the call, even if the learner's code
     caught the error. ``inputs_after`` is the call's arguments as they were after the call.
+    ``wrong_device`` says which part of a result made on the simulated device was not on it.
     """
 
     kind: str
@@ -99,6 +102,7 @@ class CallOutcome:
     op_count: int | None = None
     inputs_after: object = None
     time_limit: float = 0.0
+    wrong_device: str = ""
 
 
 def learner_line(error, is_learner_file):
@@ -133,19 +137,26 @@ def is_stub_error(error, is_learner_file=None):
     return is_learner_file is None or bool(frames) and is_learner_file(frames[-1].filename)
 
 
-def call_locally(info, function, sample, is_learner_file=None):
-    """Call ``function`` on a copy of ``sample`` in this process, under the guards."""
+def call_locally(info, function, sample, is_learner_file=None, simulated=False):
+    """Call ``function`` on a copy of ``sample`` in this process, under the guards.
+
+    With ``simulated``, the copy's tensors are on the simulated device (`autograder.simulated`)
+    and the outcome holds the result's CPU data, with ``wrong_device`` set if it was not there.
+    """
     code_file = getattr(getattr(function, "__code__", None), "co_filename", None)
     is_learner_file = is_learner_file or (
         lambda name: name == code_file or not is_library_file(name))
     args = sample.clone()
+    if simulated:
+        args = args.to(SIMULATED)
     limit = float(os.environ.get(TIME_LIMIT_VARIABLE) or info.time_limit)
     outcome = CallOutcome("returned", time_limit=limit)
     record = None
     checking = _checking.set(info)
+    device = simulated_device(is_learner_file) if simulated else nullcontext()
     try:
-        with time_limit(limit, info.name), forbid_ops(info.forbidden, info.name,
-                                                      info.forbid_autograd) as record:
+        with time_limit(limit, info.name), device, forbid_ops(info.forbidden, info.name,
+                                                              info.forbid_autograd) as record:
             outcome.value = function(*args.args, **args.kwargs)
     except LearnerTimeout:
         outcome.kind = "timeout"
@@ -168,6 +179,9 @@ def call_locally(info, function, sample, is_learner_file=None):
         except CheckFailure as failure:
             outcome.violation, outcome.violation_type = str(failure), type(failure).__name__
         outcome.op_count = record.op_count
+    if simulated:
+        outcome.value, outcome.wrong_device = result_on_device(outcome.value)
+        args = args.to("cpu")
     outcome.inputs_after = args
     return outcome
 
@@ -212,12 +226,15 @@ def judge_call(info, sample, expected, outcome, op_counts=None):
                                    "copy or build a new tensor instead.")
     if isinstance(expected, Raises):
         return None
+    if outcome.wrong_device:
+        raise CheckFailure(outcome.wrong_device)
     return outcome.value
 
 
-def _call_learner(info, function, sample, expected, op_counts=None):
+def _call_learner(info, function, sample, expected, op_counts=None, simulated=False):
     """Call the learner's function in this process and judge the outcome (see `judge_call`)."""
-    return judge_call(info, sample, expected, call_locally(info, function, sample), op_counts)
+    return judge_call(info, sample, expected,
+                      call_locally(info, function, sample, simulated=simulated), op_counts)
 
 
 # Correct vectorised code may dispatch a copy or two more on a larger input (PyTorch skips some
@@ -295,8 +312,8 @@ def check(exercise, function, *, hidden=False, seed=None, devices=None, verbose=
     if not callable(function):
         raise CheckFailure(f"{info.name} should be a function, got {type(function).__name__}")
 
-    def call(sample, expected, op_counts=None):
-        return _call_learner(info, function, sample, expected, op_counts)
+    def call(sample, expected, op_counts=None, simulated=False):
+        return _call_learner(info, function, sample, expected, op_counts, simulated)
 
     failure = run_check(info, call, hidden=hidden, seed=_resolve_seed(hidden, seed),
                         devices=devices, verbose=verbose)
@@ -304,42 +321,55 @@ def check(exercise, function, *, hidden=False, seed=None, devices=None, verbose=
         _report(failure)
 
 
+def _passes(devices):
+    """The devices to check on, with the simulated device right after the CPU (or last)."""
+    passes = [d for d in devices if d != SIMULATED]
+    passes.insert(passes.index("cpu") + 1 if "cpu" in passes else len(passes), SIMULATED)
+    return passes
+
+
 def run_check(info, call, *, hidden, seed, devices=None, verbose=False):
     """Run every case of ``info`` through ``call``; return the first failure, or None.
 
-    ``call(sample, expected, op_counts=None)`` runs the learner's function on ``sample`` (on its
-    device) and returns what `judge_call` returns, raising CheckFailure when the call itself went
-    wrong. It may call the function in this process (`check`) or in a sandboxed learner process
-    (`autograder.trusted`); the references and comparisons always run here. The failure's
-    message names the case, what differs, and how to replay it.
+    ``call(sample, expected, op_counts=None, simulated=False)`` runs the learner's function on
+    ``sample`` (on its device; with ``simulated``, on the simulated device, see
+    `autograder.simulated`) and returns what `judge_call` returns, raising CheckFailure when the
+    call itself went wrong. It may call the function in this process (`check`) or in a sandboxed
+    learner process (`autograder.trusted`); the references and comparisons always run here.
+    Every case with tensor arguments also runs on the simulated device, which catches tensors
+    created without ``device=`` on a machine without a GPU. The failure's message names the
+    case, what differs, and how to replay it.
     """
     kind = "hidden" if hidden else "visible"
-    exercise = info.key
     samples = info.sample_inputs(Draw(seed), hidden)
     devices = ["cpu"] if info.tensor_free else list(devices or available_devices())
-    for device in devices:
+    probed, on_cpu = 0, {}                       # on_cpu: the CPU pass's references, reused
+    for device in devices if info.tensor_free else _passes(devices):
+        simulated = device == SIMULATED
         for index, sample in enumerate(samples, start=1):
-            sample = sample.to(device)
+            if simulated and not has_tensors((sample.args, sample.kwargs)):
+                continue                        # nothing to put on a device
+            sample = sample if simulated else sample.to(device)
             try:
-                with _no_tf32():
-                    expected = info.reference(*sample.args, **sample.kwargs)
-                outcome = call(sample, expected)
+                if simulated and index in on_cpu:
+                    expected = on_cpu[index]
+                else:
+                    with _no_tf32():
+                        expected = info.reference(*sample.args, **sample.kwargs)
+                    if device == "cpu":
+                        on_cpu[index] = expected
+                if simulated:
+                    probed += 1
+                    outcome = call(sample, expected, simulated=True)
+                else:
+                    outcome = call(sample, expected)
                 if isinstance(expected, Raises):
                     _check_raises(info, outcome, expected)
                 else:
                     assert_matches(outcome, expected, what="the result", names=info.returns)
             except CheckFailure as failure:
-                where = "" if info.tensor_free else f", device {device}"
-                replay = (f"sample_input({exercise!r}, {index}, seed={seed}"
-                          f"{', hidden=True' if hidden else ''}"
-                          f"{'' if info.tensor_free else f', device={device!r}'})")
-                message = (f"{info.name} failed case {index} of {len(samples)} ({kind}, seed "
-                           f"{seed}{where}): {failure}"
-                           f"\n  The call: {sample.describe(info.name, info.parameters)}"
-                           f"\n  Compared with: {info.reference_name}."
-                           f"\n  Replay it: case = autograder.{replay}; "
-                           f"{info.name}(*case.args, **case.kwargs)")
-                return type(failure)(message)
+                return type(failure)(_failure_message(info, failure, index, len(samples), kind,
+                                                      seed, hidden, sample, device))
     if info.op_count_inputs is not None:
         try:
             _check_op_count(info, call, seed)
@@ -347,7 +377,26 @@ def run_check(info, call, *, hidden, seed, devices=None, verbose=False):
             return type(failure)(f"{info.name} failed the vectorisation check ({kind}, seed "
                                  f"{seed}): {failure}")
     if verbose:
-        on = "no tensors" if info.tensor_free else ", ".join(devices)
+        if probed:
+            on = f"{', '.join(devices)} and the simulated device"
+        else:
+            on = "no tensor inputs, so no device checks"
         print(f"{info.name}: all {len(samples)} {kind} cases match {info.reference_name} "
               f"({on}; seed {seed}).")
     return None
+
+
+def _failure_message(info, failure, index, count, kind, seed, hidden, sample, device):
+    simulated = device == SIMULATED
+    where = ("" if info.tensor_free else
+             ", on the simulated device" if simulated else f", device {device}")
+    replay = (f"sample_input({info.key!r}, {index}, seed={seed}"
+              f"{', hidden=True' if hidden else ''}"
+              f"{'' if info.tensor_free else f', device={device!r}'})")
+    call = f"{info.name}(*case.args, **case.kwargs)"
+    replay = (f"with autograder.simulated_device(): case = autograder.{replay}; {call}"
+              if simulated else f"case = autograder.{replay}; {call}")
+    return (f"{info.name} failed case {index} of {count} ({kind}, seed {seed}{where}): {failure}"
+            f"\n  The call: {sample.describe(info.name, info.parameters)}"
+            f"\n  Compared with: {info.reference_name}."
+            f"\n  Replay it: {replay}")

@@ -45,6 +45,7 @@ from .errors import ForbiddenOpError
 from .exercise_db import get_exercise
 from .guard import disable_ops, family_ops, forbidden_message, provided_running
 from .samples import SampleInput
+from .simulated import SimulatedTensor, _leaves, _map, from_simulated, to_simulated
 
 try:
     from IPython.core.interactiveshell import InteractiveShell
@@ -246,7 +247,8 @@ class LearnerProcess:
         self.current[0] = name
         if header.get("time_limit"):
             os.environ[TIME_LIMIT_VARIABLE] = str(float(header["time_limit"]))
-        outcome = call_locally(info, function, sample, _is_cell)
+        outcome = call_locally(info, function, sample, _is_cell,
+                               simulated=bool(header.get("simulated")))
         self.current[0] = "your function"
         if not self.intact():
             message = (f"{name} ran while the operators this exercise forbids had been "
@@ -255,7 +257,7 @@ class LearnerProcess:
             outcome.violation, outcome.violation_type = message, "TamperingError"
         reply = {k: getattr(outcome, k) for k in (
             "kind", "error_type", "error_bases", "error_message", "line", "stub", "violation",
-            "violation_type", "op_count", "time_limit")}
+            "violation_type", "op_count", "time_limit", "wrong_device")}
         reply["error_message"] = reply["error_message"][:4000]
         reply["type"] = "outcome"
         after = outcome.inputs_after
@@ -269,15 +271,18 @@ class LearnerProcess:
 
     def provided(self, name, args, kwargs):
         """`autograder.provided` here: the grader computes it, if the part may use it."""
+        # tensors on the simulated device travel as their CPU data and come back on it
+        on_simulated = any(isinstance(v, SimulatedTensor) for v in _leaves((args, kwargs)))
+        args, kwargs = _map(from_simulated, tuple(args)), _map(from_simulated, dict(kwargs))
         token = provided_running.set(True)      # the guards' watch: encoding is not the learner's
         try:
-            self.send({"type": "provided", "name": str(name)}, args=tuple(args),
-                      kwargs=dict(kwargs))
+            self.send({"type": "provided", "name": str(name)}, args=args, kwargs=kwargs)
             header, values = wire.recv(self.reader, self.devices)
         finally:
             provided_running.reset(token)
         if header.get("type") == "provided_result":
-            return values.get("value")
+            value = values.get("value")
+            return _map(to_simulated, value) if on_simulated else value
         if header.get("type") == "provided_error":
             raise RuntimeError(f"autograder.provided.{name}: {header.get('message')}")
         raise ForbiddenOpError(str(header.get("message", "autograder.provided refused")))

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import torch
 
 from .compare import describe_value
+from .simulated import SIMULATED, from_simulated, to_simulated
 
 __all__ = ["SampleInput", "Draw", "FLOAT_DTYPES"]
 
@@ -38,7 +39,10 @@ class SampleInput:
                            {k: convert(v) for k, v in self.kwargs.items()}, self.note)
 
     def to(self, device):
-        return self.map_tensors(lambda t: t.to(device))
+        """A copy on ``device``: a torch device, or "simulated" (see `autograder.simulated`)."""
+        if device == SIMULATED:
+            return self.map_tensors(to_simulated)
+        return self.map_tensors(lambda t: from_simulated(t).to(device))
 
     def clone(self):
         return self.map_tensors(lambda t: t.clone())

@@ -193,14 +193,19 @@ class _Group:
                 self.skip.add(index)
                 self.learner = None
 
-    def call(self, info, sample, expected, op_counts=None):
-        """`run_check`'s caller: run the learner's function in the learner process."""
+    def call(self, info, sample, expected, op_counts=None, simulated=False):
+        """`run_check`'s caller: run the learner's function in the learner process.
+
+        With ``simulated``, the learner process puts the arguments on the simulated device
+        (`autograder.simulated`) and sends back the result's CPU data, saying if it was not there.
+        """
         if self.learner is None:
             self.start()
         limit = float(self.job.call_time_limit or info.time_limit)
         try:
             header, values = self.learner.request(
-                {"type": "call", "name": info.name, "exercise": info.key, "time_limit": limit},
+                {"type": "call", "name": info.name, "exercise": info.key, "time_limit": limit,
+                 "simulated": simulated},
                 {"outcome", "missing"}, limit + 5.0,
                 on_provided=partial(_run_provided, info, refused := []),
                 args=sample.args, kwargs=sample.kwargs)
@@ -223,7 +228,7 @@ class _Group:
                 ": run the cell that defines it, and check its name") + ".")
         outcome = CallOutcome(**{k: header.get(k) for k in (
             "kind", "error_type", "error_message", "line", "stub", "violation",
-            "violation_type", "op_count") if k in header})
+            "violation_type", "op_count", "wrong_device") if k in header})
         outcome.error_bases = tuple(header.get("error_bases") or ())
         outcome.time_limit = limit
         outcome.value = _checked_value(values.get("value"))
@@ -302,7 +307,8 @@ def grade_job(job: GradingJob, sandbox: Sandbox | None = None) -> NotebookResult
                 group.flags = set()
                 seed = job.seed if test.hidden else 0
                 try:
-                    failure = run_check(info, lambda s, e, c=None: group.call(info, s, e, c),
+                    failure = run_check(info, lambda s, e, c=None, simulated=False:
+                                        group.call(info, s, e, c, simulated),
                                         hidden=test.hidden, seed=seed,
                                         devices=None if info.tensor_free else devices)
                 except LearnerGone as gone:       # the learner died while starting or replaying

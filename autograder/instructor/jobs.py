@@ -18,7 +18,7 @@ __all__ = ["TestCell", "GradingJob", "source_tests", "released_source", "student
            "learner_code_digest", "content_hash", "GRADER_VERSION"]
 
 # Bump when grading itself changes, so `grade` regrades notebooks graded by an older version.
-GRADER_VERSION = "3"
+GRADER_VERSION = "4"
 
 
 @dataclass(frozen=True)

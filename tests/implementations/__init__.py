@@ -1,10 +1,12 @@
 """Wrong ("mutant") and correct-but-different ("alternate") implementations of every exercise.
 
-Each module registers functions with `mutant` or `alternate`. The tests require every mutant to
-fail its exercise's checks and every alternate to pass them, directly and through nbgrader. Each
-function is self-contained (it may use torch, torch.nn.functional and the notebook's
-`provided` only), so its source can be pasted into a notebook's solution cell; mutants that
-share a helper name it in ``helpers``, and their source starts with the helper's.
+Each module registers functions with `mutant`, `device_mutant` or `alternate`. The tests require
+every mutant to fail its exercise's checks and every alternate to pass them, directly and through
+nbgrader; a device mutant (right on the CPU, wrong on a GPU) must fail the checks' simulated
+device, with a message that names the line creating its CPU tensor. Each function is
+self-contained (it may use torch, torch.nn.functional and the notebook's `provided` only), so
+its source can be pasted into a notebook's solution cell; mutants that share a helper name it in
+``helpers``, and their source starts with the helper's.
 """
 import inspect
 import textwrap
@@ -13,6 +15,8 @@ from typing import Callable
 
 MUTANTS = []
 ALTERNATES = []
+DEVICE_MUTANTS = []
+DEVICE_BUG = "# <- CPU tensor"      # marks the line of a device mutant that creates the tensor
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,18 @@ def mutant(exercise, description, helpers=()):
     return _register(MUTANTS, exercise, description, helpers)
 
 
+def device_mutant(exercise, description, helpers=()):
+    """Register a mutant that is right on the CPU but creates a tensor without ``device=``.
+
+    The line that creates the tensor ends with `DEVICE_BUG`; the checks must name it.
+    """
+    def decorate(function):
+        _register(MUTANTS, exercise, description, helpers)(function)
+        DEVICE_MUTANTS.append(MUTANTS[-1])
+        return function
+    return decorate
+
+
 def alternate(exercise, description):
     """Register a correct implementation, written differently, that must get full marks."""
     return _register(ALTERNATES, exercise, description)
@@ -59,3 +75,11 @@ def load_all():
                    ch04_dilated, ch05_grouped_separable, ch06_transposed, ch07_gradients,
                    ch08_unpooling, ch09_fast_convolution, ch10_network)
     return MUTANTS, ALTERNATES
+
+
+def device_bug_line(implementation):
+    """The source line of a device mutant that creates a tensor on the CPU."""
+    lines = [line.strip() for line in inspect.getsource(implementation.function).splitlines()
+             if line.rstrip().endswith(DEVICE_BUG)]
+    assert len(lines) == 1, implementation.id
+    return lines[0]

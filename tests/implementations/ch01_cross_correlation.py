@@ -1,7 +1,7 @@
 """Mutants and alternates for assignment 01_cross_correlation."""
 import torch
 
-from . import alternate, mutant
+from . import alternate, device_mutant, mutant
 
 A = "01_cross_correlation"
 
@@ -312,3 +312,52 @@ def conv_output_size_floor(i, k, s=1, p=0, d=1):
     if i + 2 * p - d * (k - 1) - 1 < 0:
         raise ValueError("the dilated kernel is longer than the padded input")
     return int(math.floor((i + 2 * p - d * (k - 1) - 1) / s)) + 1
+
+
+# device bugs: right on the CPU, a tensor created without device= ------------------------------
+@device_mutant(f"{A}.corr2d", "output created on the CPU (torch.zeros without device=)")
+def corr2d_cpu_output(x, k):
+    kh, kw = k.shape
+    out_h, out_w = x.shape[0] - kh + 1, x.shape[1] - kw + 1
+    out = torch.zeros(out_h, out_w, dtype=x.dtype)  # <- CPU tensor
+    for a in range(kh):
+        for b in range(kw):
+            out += k[a, b] * x[a:a + out_h, b:b + out_w]
+    return out
+
+
+@device_mutant(f"{A}.convolve2d", "output created on the CPU (torch.zeros without device=)")
+def convolve2d_cpu_output(x, k):
+    k = torch.flip(k, dims=(0, 1))
+    kh, kw = k.shape
+    out_h, out_w = x.shape[0] - kh + 1, x.shape[1] - kw + 1
+    out = torch.zeros(out_h, out_w, dtype=x.dtype)  # <- CPU tensor
+    for a in range(kh):
+        for b in range(kw):
+            out += k[a, b] * x[a:a + out_h, b:b + out_w]
+    return out
+
+
+@device_mutant(f"{A}.pad2d", "padded tensor created on the CPU (torch.zeros without device=)")
+def pad2d_cpu_output(x, padding):
+    ph, pw = (padding, padding) if isinstance(padding, int) else padding
+    h, w = x.shape
+    out = torch.zeros(h + 2 * ph, w + 2 * pw, dtype=x.dtype)  # <- CPU tensor
+    out[ph:ph + h, pw:pw + w] = x
+    return out
+
+
+@device_mutant(f"{A}.corr2d_strided", "padded input created on the CPU")
+def corr2d_strided_cpu_padding(x, k, stride=1, padding=0):
+    sh, sw = (stride, stride) if isinstance(stride, int) else stride
+    ph, pw = (padding, padding) if isinstance(padding, int) else padding
+    h, w = x.shape
+    padded = torch.zeros(h + 2 * ph, w + 2 * pw, dtype=x.dtype)  # <- CPU tensor
+    padded[ph:ph + h, pw:pw + w] = x
+    kh, kw = k.shape
+    out_h, out_w = padded.shape[0] - kh + 1, padded.shape[1] - kw + 1
+    full = x.new_zeros(out_h, out_w)
+    for a in range(kh):
+        for b in range(kw):
+            full += k[a, b] * padded[a:a + out_h, b:b + out_w]
+    return full[::sh, ::sw]

@@ -1,7 +1,7 @@
 """Mutants and alternates for assignment 02_multichannel."""
 import torch
 
-from . import alternate, mutant
+from . import alternate, device_mutant, mutant
 
 A = "02_multichannel"
 
@@ -301,3 +301,60 @@ def conv2d_num_params_prod(c_in, c_out, kh, kw, bias=True):
 def conv2d_num_params_meta(c_in, c_out, kh, kw, bias=True):
     layer = torch.nn.Conv2d(c_in, c_out, (kh, kw), bias=bias, device="meta")
     return sum(p.numel() for p in layer.parameters())
+
+
+# device bugs: right on the CPU, a tensor created without device= ------------------------------
+@device_mutant(f"{A}.conv2d", "padded input created on the CPU (torch.zeros without device=)")
+def conv2d_cpu_padding(input, weight, bias=None, stride=1, padding=0):
+    sh, sw = (stride, stride) if isinstance(stride, int) else stride
+    ph, pw = (padding, padding) if isinstance(padding, int) else padding
+    n, c_in, h, w = input.shape
+    c_out, _, kh, kw = weight.shape
+    padded = torch.zeros(n, c_in, h + 2 * ph, w + 2 * pw, dtype=input.dtype)  # <- CPU tensor
+    padded[:, :, ph:ph + h, pw:pw + w] = input
+    out_h, out_w = (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
+    out = input.new_zeros(n, c_out, out_h, out_w)
+    for a in range(kh):
+        for b in range(kw):
+            window = padded[:, :, a:a + sh * (out_h - 1) + 1:sh, b:b + sw * (out_w - 1) + 1:sw]
+            out += torch.einsum("nchw,oc->nohw", window, weight[:, :, a, b])
+    if bias is not None:
+        out += bias.view(1, c_out, 1, 1)
+    return out
+
+
+@device_mutant(f"{A}.conv1x1", "accumulator created on the CPU (torch.zeros without device=)")
+def conv1x1_cpu_accumulator(input, weight, bias=None):
+    n, c_in, h, w = input.shape
+    c_out = weight.shape[0]
+    out = torch.zeros(n, c_out, h * w, dtype=input.dtype)  # <- CPU tensor
+    out += weight.reshape(c_out, c_in) @ input.reshape(n, c_in, h * w)
+    if bias is not None:
+        out = out + bias.view(1, c_out, 1)
+    return out.reshape(n, c_out, h, w)
+
+
+@device_mutant(f"{A}.max_pool2d", "-inf padding created on the CPU (torch.full without device=)")
+def max_pool2d_cpu_padding(input, kernel_size, stride=None, padding=0):
+    kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
+    stride = kernel_size if stride is None else stride
+    sh, sw = (stride, stride) if isinstance(stride, int) else stride
+    ph, pw = (padding, padding) if isinstance(padding, int) else padding
+    n, c, h, w = input.shape
+    size = (n, c, h + 2 * ph, w + 2 * pw)
+    padded = torch.full(size, float("-inf"), dtype=input.dtype)  # <- CPU tensor
+    padded[:, :, ph:ph + h, pw:pw + w] = input
+    windows = padded.unfold(2, kh, sh).unfold(3, kw, sw)
+    return windows.amax(dim=(-2, -1))
+
+
+@device_mutant(f"{A}.avg_pool2d", "zero padding created on the CPU (torch.zeros without device=)")
+def avg_pool2d_cpu_padding(input, kernel_size, stride=None, padding=0):
+    kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
+    stride = kernel_size if stride is None else stride
+    sh, sw = (stride, stride) if isinstance(stride, int) else stride
+    ph, pw = (padding, padding) if isinstance(padding, int) else padding
+    n, c, h, w = input.shape
+    padded = torch.zeros(n, c, h + 2 * ph, w + 2 * pw, dtype=input.dtype)  # <- CPU tensor
+    padded[:, :, ph:ph + h, pw:pw + w] = input
+    return padded.unfold(2, kh, sh).unfold(3, kw, sw).mean(dim=(-2, -1))

@@ -1,7 +1,7 @@
 """Mutants and alternates for assignment 03_conv3d."""
 import torch
 
-from . import alternate, mutant
+from . import alternate, device_mutant, mutant
 
 A = "03_conv3d"
 
@@ -122,3 +122,43 @@ def conv2d_via_conv3d_im2col(input, weight, bias=None):
     out = weight.reshape(c_out, -1) @ F.unfold(input, (kh, kw))
     out = out.reshape(n, c_out, h - kh + 1, w - kw + 1)
     return out if bias is None else out + bias.view(1, -1, 1, 1)
+
+
+# device bugs: right on the CPU, a tensor created without device= ------------------------------
+@device_mutant(f"{A}.conv3d", "output created on the CPU (torch.zeros without device=)")
+def conv3d_cpu_output(input, weight, bias=None, stride=1, padding=0):
+    sd, sh, sw = (stride,) * 3 if isinstance(stride, int) else stride
+    pd, ph, pw = (padding,) * 3 if isinstance(padding, int) else padding
+    n, c_in, d, h, w = input.shape
+    c_out, _, kd, kh, kw = weight.shape
+    padded = input.new_zeros(n, c_in, d + 2 * pd, h + 2 * ph, w + 2 * pw)
+    padded[:, :, pd:pd + d, ph:ph + h, pw:pw + w] = input
+    od, oh, ow = ((d + 2 * pd - kd) // sd + 1, (h + 2 * ph - kh) // sh + 1,
+                  (w + 2 * pw - kw) // sw + 1)
+    out = torch.zeros(n, c_out, od, oh, ow, dtype=input.dtype)  # <- CPU tensor
+    for a in range(kd):
+        for b in range(kh):
+            for e in range(kw):
+                window = padded[:, :, a:a + sd * (od - 1) + 1:sd,
+                                b:b + sh * (oh - 1) + 1:sh, e:e + sw * (ow - 1) + 1:sw]
+                out += torch.einsum("ncdhw,oc->nodhw", window, weight[:, :, a, b, e])
+    if bias is not None:
+        out += bias.view(1, c_out, 1, 1, 1)
+    return out
+
+
+@device_mutant(f"{A}.conv2d_via_conv3d", "output volume created on the CPU")
+def conv2d_via_conv3d_cpu_output(input, weight, bias=None):
+    volume, kernel = input.unsqueeze(1), weight.unsqueeze(1)
+    n, _, d, h, w = volume.shape
+    c_out, _, kd, kh, kw = kernel.shape
+    size = (n, c_out, d - kd + 1, h - kh + 1, w - kw + 1)
+    out = torch.zeros(size, dtype=input.dtype)  # <- CPU tensor
+    for a in range(kd):
+        for b in range(kh):
+            for e in range(kw):
+                window = volume[:, :, a:a + out.shape[2], b:b + out.shape[3], e:e + out.shape[4]]
+                out += torch.einsum("ncdhw,oc->nodhw", window, kernel[:, :, a, b, e])
+    if bias is not None:
+        out += bias.view(1, c_out, 1, 1, 1)
+    return out.squeeze(2)

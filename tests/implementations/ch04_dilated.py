@@ -1,7 +1,7 @@
 """Mutants and alternates for assignment 04_dilated."""
 import torch
 
-from . import alternate, mutant
+from . import alternate, device_mutant, mutant
 
 A = "04_dilated"
 
@@ -237,4 +237,52 @@ def causal_conv1d_roll(x, w, dilation=1):
         lag = (k - 1 - a) * dilation
         shifted = torch.roll(x, lag, dims=2) * (times >= lag).to(x.dtype)
         out += torch.einsum("nct,oc->not", shifted, w[:, :, a])
+    return out
+
+
+# device bugs: right on the CPU, a tensor created without device= ------------------------------
+@device_mutant(f"{A}.conv2d", "output created on the CPU (torch.zeros without device=)")
+def conv2d_cpu_output(input, weight, bias=None, stride=1, padding=0, dilation=1):
+    sh, sw = (stride, stride) if isinstance(stride, int) else stride
+    ph, pw = (padding, padding) if isinstance(padding, int) else padding
+    dh, dw = (dilation, dilation) if isinstance(dilation, int) else dilation
+    n, c_in, h, w = input.shape
+    c_out, _, kh, kw = weight.shape
+    padded = input.new_zeros(n, c_in, h + 2 * ph, w + 2 * pw)
+    padded[:, :, ph:ph + h, pw:pw + w] = input
+    out_h = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
+    out_w = (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+    out = torch.zeros(n, c_out, out_h, out_w, dtype=input.dtype)  # <- CPU tensor
+    for a in range(kh):
+        for b in range(kw):
+            top, left = a * dh, b * dw
+            window = padded[:, :, top:top + sh * (out_h - 1) + 1:sh,
+                            left:left + sw * (out_w - 1) + 1:sw]
+            out += torch.einsum("nchw,oc->nohw", window, weight[:, :, a, b])
+    if bias is not None:
+        out += bias.view(1, c_out, 1, 1)
+    return out
+
+
+@device_mutant(f"{A}.dilate_kernel", "dilated kernel created on the CPU")
+def dilate_kernel_cpu_output(k, d):
+    dh, dw = (d, d) if isinstance(d, int) else d
+    kh, kw = k.shape[-2:]
+    size = (*k.shape[:-2], (kh - 1) * dh + 1, (kw - 1) * dw + 1)
+    out = torch.zeros(size, dtype=k.dtype)  # <- CPU tensor
+    out[..., ::dh, ::dw] = k
+    return out
+
+
+@device_mutant(f"{A}.causal_conv1d", "left-padded input created on the CPU")
+def causal_conv1d_cpu_padding(x, w, dilation=1):
+    n, c_in, t = x.shape
+    c_out, _, k = w.shape
+    left = (k - 1) * dilation
+    padded = torch.zeros(n, c_in, t + left, dtype=x.dtype)  # <- CPU tensor
+    padded[:, :, left:] = x
+    out = x.new_zeros(n, c_out, t)
+    for a in range(k):
+        out += torch.einsum("nct,oc->not", padded[:, :, a * dilation:a * dilation + t],
+                            w[:, :, a])
     return out

@@ -1,7 +1,7 @@
 """Mutants and alternates for assignment 05_grouped_separable."""
 import torch
 
-from . import alternate, mutant
+from . import alternate, device_mutant, mutant
 
 A = "05_grouped_separable"
 
@@ -224,3 +224,62 @@ def separate_kernel_power(k):
     if residual > 1e-3:
         raise ValueError(f"k is not separable: rank-1 residual {residual.item():.3g}")
     return column, row
+
+
+# device bugs: right on the CPU, a tensor created without device= ------------------------------
+@device_mutant(f"{A}.conv2d", "grouped output created on the CPU (torch.zeros without device=)")
+def conv2d_cpu_output(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    sh, sw = (stride, stride) if isinstance(stride, int) else stride
+    ph, pw = (padding, padding) if isinstance(padding, int) else padding
+    dh, dw = (dilation, dilation) if isinstance(dilation, int) else dilation
+    n, c_in, h, w = input.shape
+    c_out, c_group, kh, kw = weight.shape
+    padded = input.new_zeros(n, c_in, h + 2 * ph, w + 2 * pw)
+    padded[:, :, ph:ph + h, pw:pw + w] = input
+    grouped = padded.reshape(n, groups, c_group, h + 2 * ph, w + 2 * pw)
+    filters = weight.reshape(groups, c_out // groups, c_group, kh, kw)
+    out_h = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
+    out_w = (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+    out = torch.zeros(n, groups, c_out // groups, out_h, out_w, dtype=input.dtype)  # <- CPU tensor
+    for a in range(kh):
+        for b in range(kw):
+            window = grouped[..., a * dh:a * dh + sh * (out_h - 1) + 1:sh,
+                             b * dw:b * dw + sw * (out_w - 1) + 1:sw]
+            out += torch.einsum("ngchw,goc->ngohw", window, filters[..., a, b])
+    out = out.reshape(n, c_out, out_h, out_w)
+    if bias is not None:
+        out += bias.view(1, c_out, 1, 1)
+    return out
+
+
+@device_mutant(f"{A}.depthwise_separable", "depthwise output created on the CPU")
+def depthwise_separable_cpu_output(input, depthwise_weight, pointwise_weight):
+    n, c_in, h, w = input.shape
+    channels, _, kh, kw = depthwise_weight.shape
+    out_h, out_w = h - kh + 1, w - kw + 1
+    grouped = input.repeat_interleave(channels // c_in, dim=1)      # input channel of each filter
+    depthwise = torch.zeros(n, channels, out_h, out_w, dtype=input.dtype)  # <- CPU tensor
+    for a in range(kh):
+        for b in range(kw):
+            tap = depthwise_weight[:, 0, a, b].view(1, -1, 1, 1)
+            depthwise += grouped[:, :, a:a + out_h, b:b + out_w] * tap
+    return torch.einsum("nchw,oc->nohw", depthwise, pointwise_weight[:, :, 0, 0])
+
+
+@device_mutant(f"{A}.channel_shuffle", "result copied into a tensor created on the CPU")
+def channel_shuffle_cpu_output(x, groups):
+    n, c, h, w = x.shape
+    out = torch.empty(n, c, h, w, dtype=x.dtype)  # <- CPU tensor
+    out.copy_(x.reshape(n, groups, c // groups, h, w).transpose(1, 2).reshape(n, c, h, w))
+    return out
+
+
+@device_mutant(f"{A}.separate_kernel", "column copied into a tensor created on the CPU")
+def separate_kernel_cpu_column(k):
+    u, s, vh = torch.linalg.svd(k)
+    if s.numel() > 1 and s[1] > 1e-6 * s[0]:
+        raise ValueError(f"k is not separable: its singular values {s.tolist()} show rank > 1")
+    scale = s[0].sqrt()
+    column = torch.empty(k.shape[0], dtype=k.dtype)  # <- CPU tensor
+    column[:] = u[:, 0] * scale
+    return column, vh[0] * scale

@@ -1,7 +1,7 @@
 """Mutants and alternates for assignment 06_transposed."""
 import torch
 
-from . import alternate, mutant
+from . import alternate, device_mutant, mutant
 
 A = "06_transposed"
 
@@ -561,3 +561,81 @@ def bilinear_loops(channels, kernel_size):
             for b in range(kernel_size):
                 kernel[c, c, a, b] = (1 - abs(a - center) / factor) * (1 - abs(b - center) / factor)
     return kernel
+
+
+# device bugs: right on the CPU, a tensor created without device= ------------------------------
+@device_mutant(f"{A}.conv_transpose2d", "full output created on the CPU (no device=)")
+def conv_transpose2d_cpu_output(input, weight, bias=None, stride=1, padding=0, output_padding=0,
+                                groups=1, dilation=1):
+    sh, sw = (stride, stride) if isinstance(stride, int) else stride
+    ph, pw = (padding, padding) if isinstance(padding, int) else padding
+    oph, opw = (output_padding,) * 2 if isinstance(output_padding, int) else output_padding
+    dh, dw = (dilation, dilation) if isinstance(dilation, int) else dilation
+    n, c_in, h, w = input.shape
+    _, c_out_g, kh, kw = weight.shape
+    c_out = c_out_g * groups
+    x = input.reshape(n, groups, c_in // groups, h, w)
+    filters = weight.reshape(groups, c_in // groups, c_out_g, kh, kw)
+    full_h = (h - 1) * sh + dh * (kh - 1) + 1 + oph
+    full_w = (w - 1) * sw + dw * (kw - 1) + 1 + opw
+    full = torch.zeros(n, groups, c_out_g, full_h, full_w, dtype=input.dtype)  # <- CPU tensor
+    for a in range(kh):
+        for b in range(kw):
+            stamp = torch.einsum("ngchw,gco->ngohw", x, filters[:, :, :, a, b])
+            full[:, :, :, a * dh:a * dh + (h - 1) * sh + 1:sh,
+                 b * dw:b * dw + (w - 1) * sw + 1:sw] += stamp
+    out_h, out_w = full_h - 2 * ph, full_w - 2 * pw
+    out = full[..., ph:ph + out_h, pw:pw + out_w].reshape(n, c_out, out_h, out_w)
+    if bias is not None:
+        out = out + bias.view(1, c_out, 1, 1)
+    return out
+
+
+@device_mutant(f"{A}.conv_transpose2d_via_conv", "zero-inserted input created on the CPU")
+def conv_transpose2d_via_conv_cpu_spread(input, weight, stride=1, padding=0):
+    sh, sw = (stride, stride) if isinstance(stride, int) else stride
+    ph, pw = (padding, padding) if isinstance(padding, int) else padding
+    n, c_in, h, w = input.shape
+    kh, kw = weight.shape[-2:]
+    border_h, border_w = kh - 1 - ph, kw - 1 - pw
+    size = (n, c_in, (h - 1) * sh + 1 + 2 * border_h, (w - 1) * sw + 1 + 2 * border_w)
+    spread = torch.zeros(size, dtype=input.dtype)  # <- CPU tensor
+    spread[:, :, border_h:border_h + (h - 1) * sh + 1:sh,
+           border_w:border_w + (w - 1) * sw + 1:sw] = input
+    kernel = weight.flip(-2, -1).transpose(0, 1)
+    out_h, out_w = spread.shape[-2] - kh + 1, spread.shape[-1] - kw + 1
+    out = input.new_zeros(n, kernel.shape[0], out_h, out_w)
+    for a in range(kh):
+        for b in range(kw):
+            out += torch.einsum("nchw,oc->nohw", spread[..., a:a + out_h, b:b + out_w],
+                                kernel[:, :, a, b])
+    return out
+
+
+@device_mutant(f"{A}.conv_matrix", "matrix created on the CPU, indexed with device indices")
+def conv_matrix_cpu_matrix(k, input_shape):
+    h, w = input_shape
+    kh, kw = k.shape
+    out_h, out_w = h - kh + 1, w - kw + 1
+    matrix = torch.zeros(out_h * out_w, h * w, dtype=k.dtype)  # <- CPU tensor
+    i = torch.arange(out_h, device=k.device).repeat_interleave(out_w)
+    j = torch.arange(out_w, device=k.device).repeat(out_h)
+    rows = torch.arange(out_h * out_w, device=k.device)
+    for a in range(kh):
+        for b in range(kw):
+            matrix[rows, (i + a) * w + (j + b)] = k[a, b]
+    return matrix
+
+
+@device_mutant(f"{A}.tf_same_conv_transpose2d", "cropped result copied into a CPU tensor")
+def tf_same_conv_transpose2d_cpu_output(x, w, stride):
+    import torch.nn.functional as F
+    sh, sw = (stride, stride) if isinstance(stride, int) else stride
+    kh, kw = w.shape[-2:]
+    h, width = x.shape[-2:]
+    full = F.conv_transpose2d(x, w, stride=(sh, sw),
+                              output_padding=(max(sh - kh, 0), max(sw - kw, 0)))
+    top, left = max(kh - sh, 0) // 2, max(kw - sw, 0) // 2
+    out = torch.empty(*full.shape[:-2], h * sh, width * sw, dtype=x.dtype)  # <- CPU tensor
+    out[...] = full[..., top:top + h * sh, left:left + width * sw]
+    return out

@@ -3,7 +3,7 @@ import torch
 
 from autograder import provided
 
-from . import alternate, mutant
+from . import alternate, device_mutant, mutant
 
 A = "07_gradients"
 
@@ -236,3 +236,43 @@ def conv2d_backward_zero_insertion(grad_output, input, weight, stride=1, padding
     grad_padded = torch.einsum("nohwab,ocab->nchw", patches, weight.flip(-2, -1))
     return (grad_padded[:, :, ph:ph + h, pw:pw + w], grad_weight,
             grad_output.sum(dim=(0, 2, 3)))
+
+
+# device bugs: right on the CPU, a tensor created without device= ------------------------------
+@device_mutant(f"{A}.conv2d_input", "the gradient buffer created on the CPU")
+def conv2d_input_cpu_buffer(input_size, weight, grad_output, stride=1, padding=0):
+    sh, sw = (stride, stride) if isinstance(stride, int) else stride
+    ph, pw = (padding, padding) if isinstance(padding, int) else padding
+    n, c_in, h, w = input_size
+    _, _, out_h, out_w = grad_output.shape
+    kh, kw = weight.shape[-2:]
+    grad = torch.zeros(n, c_in, h + 2 * ph + sh + kh, w + 2 * pw + sw + kw,
+                       dtype=grad_output.dtype)  # DEVICE_BUG
+    for a in range(kh):
+        for b in range(kw):
+            grad[:, :, a:a + (out_h - 1) * sh + 1:sh, b:b + (out_w - 1) * sw + 1:sw] += (
+                torch.einsum("nohw,oc->nchw", grad_output, weight[:, :, a, b]))
+    return grad[:, :, ph:ph + h, pw:pw + w]
+
+
+@device_mutant(f"{A}.conv2d_backward", "padded input created on the CPU (no device=)")
+def conv2d_backward_cpu_padding(grad_output, input, weight, stride=1, padding=0):
+    sh, sw = (stride, stride) if isinstance(stride, int) else stride
+    ph, pw = (padding, padding) if isinstance(padding, int) else padding
+    n, c_in, h, w = input.shape
+    _, _, kh, kw = weight.shape
+    _, _, out_h, out_w = grad_output.shape
+    grad_bias = grad_output.sum(dim=(0, 2, 3))
+    oph, opw = (h + 2 * ph - kh) % sh, (w + 2 * pw - kw) % sw
+    spread = grad_output.new_zeros(n, grad_output.shape[1], (out_h - 1) * sh + 2 * kh - 1 + oph,
+                                   (out_w - 1) * sw + 2 * kw - 1 + opw)
+    spread[:, :, kh - 1:kh - 1 + (out_h - 1) * sh + 1:sh,
+           kw - 1:kw - 1 + (out_w - 1) * sw + 1:sw] = grad_output
+    spread = spread[:, :, ph:spread.shape[2] - ph, pw:spread.shape[3] - pw]
+    grad_input = torch.einsum("nchwab,ocab->nohw", spread.unfold(2, kh, 1).unfold(3, kw, 1),
+                              weight.flip(-2, -1).transpose(0, 1))
+    padded = torch.zeros(n, c_in, h + 2 * ph, w + 2 * pw, dtype=input.dtype)  # <- CPU tensor
+    padded[:, :, ph:ph + h, pw:pw + w] = input
+    windows = padded.unfold(2, kh, sh).unfold(3, kw, sw)
+    grad_weight = torch.einsum("nohw,nchwab->ocab", grad_output, windows)
+    return grad_input, grad_weight, grad_bias

@@ -1,7 +1,7 @@
 """Mutants and alternates for assignment 08_unpooling."""
 import torch
 
-from . import alternate, mutant
+from . import alternate, device_mutant, mutant
 
 A = "08_unpooling"
 
@@ -288,3 +288,51 @@ def max_unpool2d_planes(input, indices, kernel_size, stride=None, padding=0, out
         for j in range(c):
             out[i, j, indices[i, j].flatten()] = input[i, j].flatten()
     return out.reshape(n, c, *size)
+
+
+# device bugs: right on the CPU, a tensor created without device= ------------------------------
+@device_mutant(f"{A}.max_pool2d_with_indices", "row positions made with torch.arange on the CPU")
+def max_pool2d_with_indices_cpu_positions(input, kernel_size, stride=None, padding=0):
+    kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
+    stride = kernel_size if stride is None else stride
+    sh, sw = (stride, stride) if isinstance(stride, int) else stride
+    ph, pw = (padding, padding) if isinstance(padding, int) else padding
+    *lead, h, w = input.shape
+    lowest = float("-inf") if input.is_floating_point() else torch.iinfo(input.dtype).min
+    padded = input.new_full((*lead, h + 2 * ph, w + 2 * pw), lowest)
+    padded[..., ph:ph + h, pw:pw + w] = input
+    rows = torch.arange(-ph, h + ph)  # <- CPU tensor
+    cols = torch.arange(-pw, w + pw, device=input.device)
+    flat = rows[:, None] * w + cols[None, :]
+    out_h = (h + 2 * ph - kh) // sh + 1
+    out_w = (w + 2 * pw - kw) // sw + 1
+    values = indices = None
+    for a in range(kh):
+        for b in range(kw):
+            rows_ab = slice(a, a + sh * (out_h - 1) + 1, sh)
+            cols_ab = slice(b, b + sw * (out_w - 1) + 1, sw)
+            window, where = padded[..., rows_ab, cols_ab], flat[rows_ab, cols_ab]
+            if values is None:
+                values, indices = window, where.expand_as(window)
+            else:
+                better = window > values
+                values = torch.where(better, window, values)
+                indices = torch.where(better, where, indices)
+    return values.clone(), indices.clone()
+
+
+@device_mutant(f"{A}.max_unpool2d", "output created on the CPU (torch.zeros without device=)")
+def max_unpool2d_cpu_output(input, indices, kernel_size, stride=None, padding=0,
+                            output_size=None):
+    kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
+    stride = kernel_size if stride is None else stride
+    sh, sw = (stride, stride) if isinstance(stride, int) else stride
+    ph, pw = (padding, padding) if isinstance(padding, int) else padding
+    *lead, h_in, w_in = input.shape
+    if output_size is None:
+        h, w = (h_in - 1) * sh - 2 * ph + kh, (w_in - 1) * sw - 2 * pw + kw
+    else:
+        h, w = output_size[-2:]
+    out = torch.zeros(*lead, h * w, dtype=input.dtype)  # <- CPU tensor
+    out.scatter_(-1, indices.reshape(*lead, -1), input.reshape(*lead, -1))
+    return out.reshape(*lead, h, w)

@@ -5,7 +5,7 @@ the batch: only the vectorisation check (operation count) catches them.
 """
 import torch
 
-from . import alternate, mutant
+from . import alternate, device_mutant, mutant
 
 A = "09_fast_convolution"
 
@@ -518,3 +518,82 @@ def conv_transpose2d_col2im_taps(input, weight, bias=None, stride=1, padding=0,
                 b * dw:b * dw + sw * (w - 1) + 1:sw] += contribution
     out = out[:, :, ph:ph + oh, pw:pw + ow]
     return out if bias is None else out + bias.view(1, -1, 1, 1)
+
+
+# device bugs: right on the CPU, a tensor created without device= ------------------------------
+@device_mutant(f"{A}.im2col", "padded input created on the CPU (torch.zeros without device=)")
+def im2col_cpu_padding(input, kernel_size, stride=1, padding=0, dilation=1):
+    kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
+    sh, sw = (stride, stride) if isinstance(stride, int) else stride
+    ph, pw = (padding, padding) if isinstance(padding, int) else padding
+    dh, dw = (dilation, dilation) if isinstance(dilation, int) else dilation
+    n, c, h, w = input.shape
+    padded = torch.zeros(n, c, h + 2 * ph, w + 2 * pw, dtype=input.dtype)  # <- CPU tensor
+    padded[:, :, ph:ph + h, pw:pw + w] = input
+    out_h = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
+    out_w = (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+    taps = [padded[:, :, a * dh::sh, b * dw::sw][:, :, :out_h, :out_w]
+            for a in range(kh) for b in range(kw)]
+    return torch.stack(taps, dim=2).reshape(n, c * kh * kw, out_h * out_w)
+
+
+@device_mutant(f"{A}.conv2d_im2col", "padded input created on the CPU (no device=)")
+def conv2d_im2col_cpu_padding(input, weight, bias=None, stride=1, padding=0, dilation=1):
+    sh, sw = (stride, stride) if isinstance(stride, int) else stride
+    ph, pw = (padding, padding) if isinstance(padding, int) else padding
+    dh, dw = (dilation, dilation) if isinstance(dilation, int) else dilation
+    n, c_in, h, w = input.shape
+    c_out, _, kh, kw = weight.shape
+    out_h = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
+    out_w = (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+    padded = torch.zeros(n, c_in, h + 2 * ph, w + 2 * pw, dtype=input.dtype)  # <- CPU tensor
+    padded[:, :, ph:ph + h, pw:pw + w] = input
+    taps = [padded[:, :, a * dh::sh, b * dw::sw][:, :, :out_h, :out_w]
+            for a in range(kh) for b in range(kw)]
+    columns = torch.stack(taps, dim=2).reshape(n, c_in * kh * kw, out_h * out_w)
+    out = weight.reshape(c_out, -1) @ columns
+    if bias is not None:
+        out = out + bias.view(1, c_out, 1)
+    return out.reshape(n, c_out, out_h, out_w)
+
+
+@device_mutant(f"{A}.col2im", "padded output created on the CPU (torch.zeros without device=)")
+def col2im_cpu_output(input, output_size, kernel_size, stride=1, padding=0, dilation=1):
+    h, w = (output_size, output_size) if isinstance(output_size, int) else output_size
+    kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
+    sh, sw = (stride, stride) if isinstance(stride, int) else stride
+    ph, pw = (padding, padding) if isinstance(padding, int) else padding
+    dh, dw = (dilation, dilation) if isinstance(dilation, int) else dilation
+    n, c = input.shape[0], input.shape[1] // (kh * kw)
+    out_h = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
+    out_w = (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+    columns = input.reshape(n, c, kh, kw, out_h, out_w)
+    padded = torch.zeros(n, c, h + 2 * ph, w + 2 * pw, dtype=input.dtype)  # <- CPU tensor
+    for a in range(kh):
+        for b in range(kw):
+            padded[:, :, a * dh::sh, b * dw::sw][:, :, :out_h, :out_w] += columns[:, :, a, b]
+    return padded[:, :, ph:ph + h, pw:pw + w]
+
+
+@device_mutant(f"{A}.conv_transpose2d_col2im", "col2im's output created on the CPU")
+def conv_transpose2d_col2im_cpu_output(input, weight, bias=None, stride=1, padding=0,
+                                       output_padding=0, dilation=1):
+    sh, sw = (stride, stride) if isinstance(stride, int) else stride
+    ph, pw = (padding, padding) if isinstance(padding, int) else padding
+    oph, opw = (output_padding,) * 2 if isinstance(output_padding, int) else output_padding
+    dh, dw = (dilation, dilation) if isinstance(dilation, int) else dilation
+    n, c_in, h, w = input.shape
+    _, c_out, kh, kw = weight.shape
+    out_h = (h - 1) * sh - 2 * ph + dh * (kh - 1) + oph + 1
+    out_w = (w - 1) * sw - 2 * pw + dw * (kw - 1) + opw + 1
+    columns = (weight.reshape(c_in, c_out * kh * kw).T @ input.reshape(n, c_in, h * w))
+    columns = columns.reshape(n, c_out, kh, kw, h, w)
+    size = (n, c_out, out_h + 2 * ph, out_w + 2 * pw)
+    padded = torch.zeros(size, dtype=input.dtype)  # <- CPU tensor
+    for a in range(kh):
+        for b in range(kw):
+            padded[:, :, a * dh::sh, b * dw::sw][:, :, :h, :w] += columns[:, :, a, b]
+    out = padded[:, :, ph:ph + out_h, pw:pw + out_w]
+    if bias is not None:
+        out = out + bias.view(1, c_out, 1, 1)
+    return out
