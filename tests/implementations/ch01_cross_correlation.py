@@ -318,11 +318,11 @@ def conv_output_size_floor(i, k, s=1, p=0, d=1):
 @device_mutant(f"{A}.corr2d", "output created on the CPU (torch.zeros without device=)")
 def corr2d_cpu_output(x, k):
     kh, kw = k.shape
-    out_h, out_w = x.shape[0] - kh + 1, x.shape[1] - kw + 1
-    out = torch.zeros(out_h, out_w, dtype=x.dtype)  # <- CPU tensor
+    out_h, out_w = x.shape[-2] - kh + 1, x.shape[-1] - kw + 1
+    out = torch.zeros(*x.shape[:-2], out_h, out_w, dtype=x.dtype)  # <- CPU tensor
     for a in range(kh):
         for b in range(kw):
-            out += k[a, b] * x[a:a + out_h, b:b + out_w]
+            out += k[a, b] * x[..., a:a + out_h, b:b + out_w]
     return out
 
 

@@ -246,8 +246,8 @@ def conv2d_input_cpu_buffer(input_size, weight, grad_output, stride=1, padding=0
     n, c_in, h, w = input_size
     _, _, out_h, out_w = grad_output.shape
     kh, kw = weight.shape[-2:]
-    grad = torch.zeros(n, c_in, h + 2 * ph + sh + kh, w + 2 * pw + sw + kw,
-                       dtype=grad_output.dtype)  # DEVICE_BUG
+    size = (n, c_in, h + 2 * ph + sh + kh, w + 2 * pw + sw + kw)
+    grad = torch.zeros(size, dtype=grad_output.dtype)  # <- CPU tensor
     for a in range(kh):
         for b in range(kw):
             grad[:, :, a:a + (out_h - 1) * sh + 1:sh, b:b + (out_w - 1) * sw + 1:sw] += (

@@ -7,7 +7,7 @@ import torch
 
 from autograder import provided
 
-from . import alternate, mutant
+from . import alternate, device_mutant, mutant
 
 A = "10_network"
 
@@ -314,3 +314,23 @@ def digits_cnn_backward_as_convolutions(x, target, conv1_weight, conv1_bias, con
     g = pool_backward(g, switches1, z1)
     _, grad_w1, grad_b1 = conv_backward(g, x, conv1_weight)
     return grad_w1, grad_b1, grad_w2, grad_b2, grad_fc_weight, grad_fc_bias
+
+
+# device bugs: right on the CPU, a tensor created without device= ------------------------------
+@device_mutant(f"{A}.digits_cnn_forward", "logits accumulated in a buffer made on the CPU",
+               FORWARD)
+def digits_cnn_forward_cpu_logits(x, conv1_weight, conv1_bias, conv2_weight, conv2_bias,
+                                  fc_weight, fc_bias):
+    weights = (conv1_weight, conv1_bias, conv2_weight, conv2_bias, fc_weight, fc_bias)
+    logits = torch.zeros(x.shape[0], fc_bias.shape[0], dtype=x.dtype)  # <- CPU tensor
+    logits += _forward_with(x, weights)
+    return logits
+
+
+@device_mutant(f"{A}.digits_cnn_backward", "gradients scaled by a factor made on the CPU",
+               BACKWARD)
+def digits_cnn_backward_cpu_scale(x, target, conv1_weight, conv1_bias, conv2_weight,
+                                  conv2_bias, fc_weight, fc_bias):
+    weights = (conv1_weight, conv1_bias, conv2_weight, conv2_bias, fc_weight, fc_bias)
+    scale = torch.ones(1, dtype=x.dtype)  # <- CPU tensor
+    return tuple(g * scale for g in _backward_with(x, target, weights))
