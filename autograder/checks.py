@@ -297,7 +297,8 @@ def check(exercise, function, *, hidden=False, seed=None, devices=None, verbose=
         hidden: draw the larger, hidden set of cases. Its seed comes from ``seed``, else from the
             ``AUTOGRADER_SEED`` variable, else a fresh one.
         seed: force a seed (e.g. the one printed by a failing hidden test, to replay it).
-        devices: devices to run on; default CPU plus every CUDA device present.
+        devices: devices to run on; default CPU plus every CUDA device present. Functions with
+            tensor arguments also run on the simulated device (`autograder.simulated`).
         verbose: print a one-line summary when every case passes.
 
     Returns None. This is the learner's instant feedback; grades are decided by the trusted
