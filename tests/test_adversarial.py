@@ -41,6 +41,8 @@ CH1 = "01_cross_correlation"
 FULL = total_points(CH1)
 ONE_FUNCTION = FULL - points(f"{CH1}.corr2d")   # corr2d's points lost, everything else graded
 VISIBLE_ONLY = FULL - exercise_db[f"{CH1}.corr2d"].hidden_points   # its hidden tests fail
+NO_PAD2D = FULL - points(f"{CH1}.pad2d")                     # pad2d's points lost
+NO_OUTPUT_SIZE = FULL - points(f"{CH1}.conv_output_size")    # conv_output_size's points lost
 MEMORY_LIMIT_GIB = 2
 RUN_TIMEOUT = 900
 HONEST = ("honest_a", "honest_b")
@@ -200,11 +202,11 @@ SCORES = {
     "ctypes": ONE_FUNCTION, "read_solution": ONE_FUNCTION, "read_secrets": ONE_FUNCTION,
     "write_outside": ONE_FUNCTION, "network": ONE_FUNCTION,
     "fork_bomb": FULL, "memory_bomb_cell": FULL, "memory_bomb_call": ONE_FUNCTION,
-    "output_flood": FULL, "endless_cell": FULL, "endless_cell_swallowing": ONE_FUNCTION,
-    "endless_function": ONE_FUNCTION, "exit_cell": FULL, "kill_zygote": FULL,
+    "output_flood": FULL, "endless_cell": FULL, "endless_cell_swallowing": NO_PAD2D,
+    "endless_function": NO_OUTPUT_SIZE, "exit_cell": FULL, "kill_zygote": FULL,
     "old_seed": VISIBLE_ONLY,
     "dispatch_tricks": ONE_FUNCTION, "library_reregister": ONE_FUNCTION,
-    "tampered_pass": ONE_FUNCTION, "tampered_deleted": ONE_FUNCTION,
+    "tampered_pass": NO_OUTPUT_SIZE, "tampered_deleted": NO_OUTPUT_SIZE,
     "tensor_subclass": ONE_FUNCTION, "torch_function_object": ONE_FUNCTION,
     "provided_answer": ONE_FUNCTION, "provided_forged": ONE_FUNCTION,
 }
@@ -579,6 +581,6 @@ def test_a_forged_violation_cannot_break_the_summary_or_the_csv(broken_runs):
     assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
     assert run["rows"]["honest_c"]["score"] == FULL
     row = run["rows"]["forged_violation"]
-    assert row["score"] == ONE_FUNCTION
+    assert row["score"] == NO_OUTPUT_SIZE
     assert set(row["flags"].split()) <= set(KNOWN), row
     assert not any(value and str(value)[0] in "=+-@" for value in row.values()), row
