@@ -333,8 +333,11 @@ def _student_summary(graded, student, assignment=CH1):
 def test_an_interrupted_run_keeps_its_grades(tmp_path):
     """Ctrl-C mid-run: the grades made so far are kept, and the next run grades only the rest."""
     submitted = tmp_path / "submitted"
-    for i in range(8):
-        write_submission(submitted, f"s{i}", CH1, filled_exercise(CH1, solution_sources(CH1)))
+    slow = solution_sources(CH1)     # the later notebooks take seconds each, so that the
+    slow["conv_output_size"] = "import time\ntime.sleep(4)\n" + slow["conv_output_size"]
+    for i in range(8):               # interrupt surely comes while they are being graded
+        sources = solution_sources(CH1) if i < 2 else slow
+        write_submission(submitted, f"s{i}", CH1, filled_exercise(CH1, sources))
     out = tmp_path / "out" / "grades.csv"
     command = _grade_command(submitted, out, tmp_path / "private")
     proc = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -343,6 +346,7 @@ def test_an_interrupted_run_keeps_its_grades(tmp_path):
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and len(list(feedback.glob("*/*/*.html"))) < 2:
         time.sleep(0.2)
+    assert proc.poll() is None, "grading ended before it could be interrupted"
     proc.send_signal(signal.SIGINT)
     stdout, _ = proc.communicate(timeout=120)
     assert proc.returncode == 130
