@@ -340,8 +340,12 @@ def test_an_interrupted_run_keeps_its_grades(tmp_path):
         write_submission(submitted, f"s{i}", CH1, filled_exercise(CH1, sources))
     out = tmp_path / "out" / "grades.csv"
     command = _grade_command(submitted, out, tmp_path / "private")
+    # Ctrl-C's default action in the child, whatever this process inherited: a Python process
+    # started with SIGINT ignored (as some earlier test or a background shell job leaves it)
+    # never raises KeyboardInterrupt.
     proc = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+                            text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     feedback = tmp_path / "out" / "feedback"
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and len(list(feedback.glob("*/*/*.html"))) < 2:
