@@ -24,7 +24,7 @@ import os
 import sys
 from pathlib import Path
 
-from .nbgrader_config import CELL_TIMEOUT, DEFAULT_GRADEBOOK
+from .nbgrader_config import CELL_TIMEOUT, DEFAULT_GRADEBOOK, NOTEBOOK_BUDGET
 
 
 def _grade_parser(commands):
@@ -58,6 +58,10 @@ def _grade_parser(commands):
     grade.add_argument("--call-time-limit", type=float, default=None,
                        help="seconds one call of a learner function may run (default: per "
                             "exercise, 10 s)")
+    grade.add_argument("--notebook-budget", type=float, default=NOTEBOOK_BUDGET,
+                       help="seconds one notebook may take in all (every cell and call of all "
+                            "its learner processes); what is left then scores 0 with the flag "
+                            f"timeout (default: {NOTEBOOK_BUDGET:g})")
     grade.add_argument("--memory-limit", type=float, default=4.0,
                        help="GiB of memory for one learner process (default: 4)")
     grade.add_argument("--seed-salt", default=None,
@@ -138,7 +142,7 @@ def _grade(parser, args):
                 report=(args.report or out.parent / "grading-report.html").resolve(),
                 workers=args.workers, scheduler=args.scheduler, force=args.force,
                 sandboxed=not args.no_sandbox, cell_timeout=args.timeout,
-                call_time_limit=args.call_time_limit,
+                call_time_limit=args.call_time_limit, budget=args.notebook_budget,
                 memory_limit=int(args.memory_limit * 2**30), secret=args.seed_salt,
                 progress=not args.no_progress)
     print(run.summary())

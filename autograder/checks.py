@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import os
 import secrets
+import threading
 import traceback
+import types
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 
@@ -17,7 +19,9 @@ import torch
 from .compare import Raises, assert_matches
 from .errors import CheckFailure, ForbiddenOpError, LearnerTimeout, LeftTorchError, TamperingError
 from .exercise_db import get_exercise
-from .guard import Integrity, forbid_ops, time_limit
+from .protocol import UNAVAILABLE
+from .guard import Integrity, forbid_ops
+from .guard import time_limit as time_limit_guard
 from .provided import checking as _checking
 from .samples import Draw
 from .simulated import SIMULATED, has_tensors, result_on_device, simulated_device
@@ -28,7 +32,6 @@ __all__ = ["check", "run_check", "sample_input", "available_devices", "CallOutco
 VISIBLE_SEED = 0
 SEED_VARIABLE = "AUTOGRADER_SEED"
 DEVICES_VARIABLE = "AUTOGRADER_DEVICES"
-TIME_LIMIT_VARIABLE = "AUTOGRADER_TIME_LIMIT"
 
 _equal = torch.equal
 
@@ -66,18 +69,33 @@ def sample_input(exercise, index, seed=VISIBLE_SEED, hidden=False, device="cpu")
 _unfrozen_flags = getattr(torch.backends, "__allow_nonbracketed_mutation", nullcontext)
 
 
+_TF32_LOCK = threading.Lock()
+_TF32_USERS = [0, None]          # threads inside `_no_tf32`, and the flags saved by the first
+
+
 @contextmanager
 def _no_tf32():
-    """Full float32 precision in cuDNN and cuBLAS (TF32 is on by default on recent GPUs)."""
-    saved = (torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32)
-    with _unfrozen_flags():
-        torch.backends.cudnn.allow_tf32 = False
-        torch.backends.cuda.matmul.allow_tf32 = False
+    """Full float32 precision in cuDNN and cuBLAS (TF32 is on by default on recent GPUs).
+
+    Safe in several threads at once (the threads of one Dask worker): the flags are switched
+    off by the first thread in and restored by the last one out."""
+    with _TF32_LOCK:
+        if _TF32_USERS[0] == 0:
+            _TF32_USERS[1] = (torch.backends.cudnn.allow_tf32,
+                              torch.backends.cuda.matmul.allow_tf32)
+            with _unfrozen_flags():
+                torch.backends.cudnn.allow_tf32 = False
+                torch.backends.cuda.matmul.allow_tf32 = False
+        _TF32_USERS[0] += 1
     try:
         yield
     finally:
-        with _unfrozen_flags():
-            torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = saved
+        with _TF32_LOCK:
+            _TF32_USERS[0] -= 1
+            if _TF32_USERS[0] == 0:
+                with _unfrozen_flags():
+                    (torch.backends.cudnn.allow_tf32,
+                     torch.backends.cuda.matmul.allow_tf32) = _TF32_USERS[1]
 
 
 @dataclass
@@ -137,11 +155,17 @@ def is_stub_error(error, is_learner_file=None):
     return is_learner_file is None or bool(frames) and is_learner_file(frames[-1].filename)
 
 
-def call_locally(info, function, sample, is_learner_file=None, simulated=False):
+def call_locally(info, function, sample, is_learner_file=None, simulated=False, time_limit=None,
+                 keep_simulated=False):
     """Call ``function`` on a copy of ``sample`` in this process, under the guards.
 
     With ``simulated``, the copy's tensors are on the simulated device (`autograder.simulated`)
-    and the outcome holds the result's CPU data, with ``wrong_device`` set if it was not there.
+    and ``wrong_device`` says which part of the result is not on that device, if any; the
+    outcome holds the result's and the inputs' CPU data, or, with ``keep_simulated``, the
+    values as they are (the sandboxed learner process sends them so, and the grader decides
+    from the frame which tensors were on the device). ``time_limit`` is the seconds the call
+    may take (default: the exercise's; 0: no limit here, the caller enforces one from outside,
+    as the sandboxed grader does).
     """
     code_file = getattr(getattr(function, "__code__", None), "co_filename", None)
     is_learner_file = is_learner_file or (
@@ -149,14 +173,14 @@ def call_locally(info, function, sample, is_learner_file=None, simulated=False):
     args = sample.clone()
     if simulated:
         args = args.to(SIMULATED)
-    limit = float(os.environ.get(TIME_LIMIT_VARIABLE) or info.time_limit)
+    limit = float(info.time_limit if time_limit is None else time_limit)
     outcome = CallOutcome("returned", time_limit=limit)
     record = None
     checking = _checking.set(info)
     device = simulated_device(is_learner_file) if simulated else nullcontext()
     try:
-        with time_limit(limit, info.name), device, forbid_ops(info.forbidden, info.name,
-                                                              info.forbid_autograd) as record:
+        with time_limit_guard(limit, info.name), device, forbid_ops(
+                info.forbidden, info.name, info.forbid_autograd) as record:
             outcome.value = function(*args.args, **args.kwargs)
     except LearnerTimeout:
         outcome.kind = "timeout"
@@ -180,8 +204,9 @@ def call_locally(info, function, sample, is_learner_file=None, simulated=False):
             outcome.violation, outcome.violation_type = str(failure), type(failure).__name__
         outcome.op_count = record.op_count
     if simulated:
-        outcome.value, outcome.wrong_device = result_on_device(outcome.value)
-        args = args.to("cpu")
+        plain, outcome.wrong_device = result_on_device(outcome.value)
+        if not keep_simulated:
+            outcome.value, args = plain, args.to("cpu")
     outcome.inputs_after = args
     return outcome
 
@@ -261,6 +286,44 @@ def _check_op_count(info, call, seed):
             "operations on whole tensors (one matrix product, einsum, strided views).")
 
 
+# A vectorised function may be a few times slower than the course's solution (another way of
+# building the windows, float64 inside, an FFT); a loop over images or output positions of a
+# timing input costs 50 to 1000 times as much (`ExerciseInfo.timing_inputs`).
+CPU_TIME_FACTOR = 10.0
+CPU_TIME_FLOOR = 0.02            # seconds: below this, CPU time says nothing
+
+
+def _check_cpu_time(info, call, seed, cpu_reference):
+    """Fail if the function takes far more CPU time than the course's solution on large inputs.
+
+    The CPU time is measured outside the learner's process (`autograder.sandbox`), so nothing
+    the learner's code does to counters or watches inside it changes what is measured; the
+    result of each timed call is checked like any other case. A call over the limit is timed
+    once more and the faster of the two counts, so a noisy neighbour cannot fail a solution.
+    """
+    samples = info.timing_inputs(Draw(seed))
+    reference = cpu_reference(info, samples)
+    if not reference:
+        return
+    for sample, solution in zip(samples, reference):
+        with _no_tf32():
+            expected = info.reference(*sample.args, **sample.kwargs)
+        allowed = max(CPU_TIME_FACTOR * solution, solution + CPU_TIME_FLOOR)
+        spent = []
+        for _ in range(2):
+            value = call(sample, expected, cpu=spent)
+            assert_matches(value, expected, what="the result", names=info.returns)
+            if not spent or min(spent) <= allowed:
+                break
+        if spent and min(spent) > allowed:
+            raise CheckFailure(
+                f"{info.name} is not vectorised: on {sample.describe(info.name, info.parameters)} "
+                f"it used {min(spent):.2f} s of CPU time, {min(spent) / max(solution, 1e-6):.0f} "
+                f"times the course's solution ({solution * 1e3:.0f} ms, measured the same way); "
+                f"at most {CPU_TIME_FACTOR:g} times is allowed. Replace loops over images or "
+                "output positions by operations on whole tensors.")
+
+
 def _check_raises(info, raised, expected):
     """``raised`` is the `CallOutcome` of a call that raised, or None if it returned."""
     if raised is None:
@@ -288,6 +351,50 @@ def _ensure_integrity():
             "no test can pass while it is in effect.")
 
 
+# Libraries a graded function may not use: the grader does not provide them, so the notebook's
+# checks refuse them too.
+_OTHER_LIBRARIES = UNAVAILABLE
+
+
+def _home(value):
+    """The top-level package a global name's value comes from, or None."""
+    if isinstance(value, types.ModuleType):
+        name = value.__name__
+    else:
+        name = getattr(value, "__module__", None) if callable(value) else None
+        name = name or getattr(type(value), "__module__", "")
+    return str(name or "").partition(".")[0] or None
+
+
+def other_libraries(function, depth=3):
+    """``["np.array", ...]``: NumPy/SciPy names that ``function``'s code (and the code of the
+    notebook functions it calls) uses. Read from the code objects, without running anything."""
+    found, seen = [], set()
+
+    def visit(code, space, depth):
+        if id(code) in seen:
+            return
+        seen.add(id(code))
+        for name in code.co_names:
+            if name.partition(".")[0] in _OTHER_LIBRARIES:   # ``import numpy`` inside it
+                found.append(name)
+                continue
+            value = space.get(name)
+            home = _home(value) if value is not None else None
+            if home in _OTHER_LIBRARIES:
+                found.append(name)
+            elif depth and isinstance(value, types.FunctionType) and value.__globals__ is space:
+                visit(value.__code__, space, depth - 1)
+        for constant in code.co_consts:
+            if isinstance(constant, types.CodeType):
+                visit(constant, space, depth)
+
+    code = getattr(function, "__code__", None)
+    if code is not None:
+        visit(code, getattr(function, "__globals__", {}), depth)
+    return list(dict.fromkeys(found))
+
+
 def check(exercise, function, *, hidden=False, seed=None, devices=None, verbose=True):
     """Check ``function`` against the reference of ``exercise`` on every sample and device.
 
@@ -312,6 +419,12 @@ def check(exercise, function, *, hidden=False, seed=None, devices=None, verbose=
     info = get_exercise(exercise)
     if not callable(function):
         raise CheckFailure(f"{info.name} should be a function, got {type(function).__name__}")
+    used = other_libraries(function)
+    if used:
+        _report(LeftTorchError(
+            f"{info.name} uses {', '.join(used[:3])} from NumPy or SciPy. Graded functions use "
+            "PyTorch only (and plain Python): these libraries are not available when your "
+            "notebook is graded, and their results would not stay on the GPU."))
 
     def call(sample, expected, op_counts=None, simulated=False):
         return _call_learner(info, function, sample, expected, op_counts, simulated)
@@ -329,7 +442,7 @@ def _passes(devices):
     return passes
 
 
-def run_check(info, call, *, hidden, seed, devices=None, verbose=False):
+def run_check(info, call, *, hidden, seed, devices=None, verbose=False, cpu_reference=None):
     """Run every case of ``info`` through ``call``; return the first failure, or None.
 
     ``call(sample, expected, op_counts=None, simulated=False)`` runs the learner's function on
@@ -340,6 +453,11 @@ def run_check(info, call, *, hidden, seed, devices=None, verbose=False):
     Every case with tensor arguments also runs on the simulated device, which catches tensors
     created without ``device=`` on a machine without a GPU. The failure's message names the
     case, what differs, and how to replay it.
+
+    ``cpu_reference(info, samples)``, where the caller can measure the learner's CPU time from
+    outside its process (the sandboxed grader), returns the CPU seconds the course's solution
+    takes on each of ``samples``; ``call(..., cpu=list)`` then appends the learner's. Exercises
+    with `ExerciseInfo.timing_inputs` must stay within `CPU_TIME_FACTOR` of it.
     """
     kind = "hidden" if hidden else "visible"
     samples = info.sample_inputs(Draw(seed), hidden)
@@ -374,6 +492,12 @@ def run_check(info, call, *, hidden, seed, devices=None, verbose=False):
     if info.op_count_inputs is not None:
         try:
             _check_op_count(info, call, seed)
+        except CheckFailure as failure:
+            return type(failure)(f"{info.name} failed the vectorisation check ({kind}, seed "
+                                 f"{seed}): {failure}")
+    if info.timing_inputs is not None and cpu_reference is not None:
+        try:
+            _check_cpu_time(info, call, seed, cpu_reference)
         except CheckFailure as failure:
             return type(failure)(f"{info.name} failed the vectorisation check ({kind}, seed "
                                  f"{seed}): {failure}")

@@ -40,6 +40,11 @@ class TamperingError(CheckFailure):
     """The notebook replaced something that the checks rely on."""
 
 
+class BudgetExhausted(CheckFailure):
+    """The notebook used up its grading time (all cells and calls together): what is left of it
+    is not graded (scores 0, flag ``timeout``)."""
+
+
 class LearnerTimeout(BaseException):
     """Raised inside a learner's function that ran past its time limit.
 

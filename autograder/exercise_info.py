@@ -35,6 +35,12 @@ class ExerciseInfo:
             to `checks.OP_COUNT_SLACK` (a loop over positions or batch elements dispatches at
             least one more per iteration, so the large sample must add more iterations than
             that slack along every axis a loop could run over).
+        timing_inputs: for exercises that must be vectorised, ``timing_inputs(draw)`` returns
+            large `SampleInput`s on which the sandboxed grader measures the function's CPU time
+            from outside the learner's process and compares it with the course's solution's,
+            timed the same way (`checks.CPU_TIME_FACTOR`): sized so that a loop over images or
+            output positions costs at least 50 times the solution, and so that shapes, not
+            values, depend on nothing but the exercise (the solution's time is kept per shape).
         returns: for a function that returns a tuple, the names of its elements as the stub's
             docstring gives them (``("grad_input", "grad_weight", "grad_bias")``).
         points: the part's weight in its assignment, by difficulty; the visible test holds
@@ -56,6 +62,7 @@ class ExerciseInfo:
     time_limit: float = 10.0
     forbid_autograd: bool = False
     op_count_inputs: Callable | None = None
+    timing_inputs: Callable | None = None
     returns: tuple = ()
     points: int = 3
     section: str = ""

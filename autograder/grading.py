@@ -4,7 +4,6 @@ Grading lives in `autograder.instructor` (``python -m autograder grade``).
 """
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -74,22 +73,17 @@ def validate(notebook):
     cell that was edited or deleted is named and the other tests still run. Returns one line
     per problem (empty: every visible test passes). No Jupyter kernel is started.
     """
-    import json
-
-    from .instructor.jobs import GradingJob, source_tests
+    from . import notebook as nb
+    from .job import GradingJob, source_tests
     from .sandbox import Sandbox
     from .trusted import grade_job
 
     path = Path(notebook)
     try:
-        text = path.read_text()
-        parsed = json.loads(text)
-        if not isinstance(parsed, dict) or not isinstance(parsed.get("cells"), list):
-            raise ValueError("no list of cells")
-    except (OSError, UnicodeDecodeError, ValueError) as error:
-        reason = (f"{error.msg} at line {error.lineno}" if isinstance(error, json.JSONDecodeError)
-                  else getattr(error, "strerror", None) or str(error))
-        return [f"{path.name} is not a notebook that can be checked ({reason})"]
+        parsed = nb.read(path)
+    except nb.NotebookError as error:
+        return [f"{path.name} is not a notebook that can be checked ({error.detail})"]
+    text = path.read_bytes().decode("utf-8", errors="replace")
     assignment = _assignment_of(path, parsed)
     if assignment is None:
         return [f"{path.name} is not one of this course's exercises ({', '.join(assignments())})"]
@@ -107,13 +101,13 @@ def validate(notebook):
 
 def _assignment_of(path, notebook):
     """The assignment a notebook belongs to: by its file name, else by its cells' grade ids."""
+    from . import notebook as nb
+
     known = assignments()
     if path.stem in known:
         return path.stem
-    ids = {c.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-           for c in notebook["cells"] if isinstance(c, dict)}
+    ids = notebook.grade_ids()
     for name in known:
-        released = json.loads((EXERCISES / name / f"{name}.ipynb").read_text())
-        if {c["metadata"].get("nbgrader", {}).get("grade_id") for c in released["cells"]} & ids - {None}:
+        if nb.read(EXERCISES / name / f"{name}.ipynb").grade_ids() & ids:
             return name
     return None

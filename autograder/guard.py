@@ -119,13 +119,21 @@ provided_running = contextvars.ContextVar("autograder_provided_running", default
 
 
 class _DispatchWatch(TorchDispatchMode):
-    """Records every ATen operator call; raises on the first forbidden one."""
+    """Records every ATen operator call; raises on the first forbidden one.
 
-    def __init__(self, pattern, function_name):
+    With ``autograd``, also on any operation that autograd records or runs: an argument that
+    requires grad, or a backward pass in progress (`torch._C._current_graph_task_id`). This is
+    the second of two watches for autograd (the first is `_FunctionWatch`): switching off
+    ``__torch_function__`` (``torch._C.DisableTorchFunction()``) does not switch off this one.
+    """
+
+    def __init__(self, pattern, function_name, autograd=False):
         super().__init__()
         self.pattern = re.compile(pattern) if pattern else None
         self.function_name = function_name
+        self.forbid_autograd = autograd
         self.forbidden_calls = []
+        self.autograd_calls = []
         self.op_count = 0
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
@@ -135,8 +143,16 @@ class _DispatchWatch(TorchDispatchMode):
         if self.pattern is not None and self.pattern.search(name):
             self.forbidden_calls.append(name)
             raise ForbiddenOpError(forbidden_message(self.function_name, name))
+        if self.forbid_autograd and (_current_graph_task() != -1
+                                     or _needs_autograd(func, args, kwargs)):
+            what = "the backward pass (torch.autograd)" if _current_graph_task() != -1 else name
+            self.autograd_calls.append(what)
+            raise ForbiddenOpError(autograd_message(self.function_name, what))
         self.op_count += 1
         return func(*args, **(kwargs or {}))
+
+
+_current_graph_task = torch._C._current_graph_task_id
 
 
 _NUMPY_EXITS = {torch.Tensor.numpy, torch.Tensor.__array__}
@@ -221,9 +237,10 @@ class OpRecord:
         if self.forbidden_calls:
             raise ForbiddenOpError(forbidden_message(self._dispatch.function_name,
                                                      self.forbidden_calls[0]))
-        if self._function.autograd_calls:
+        autograd_calls = self._function.autograd_calls + self._dispatch.autograd_calls
+        if autograd_calls:
             raise ForbiddenOpError(autograd_message(self._function.function_name,
-                                                    self._function.autograd_calls[0]))
+                                                    autograd_calls[0]))
         if self.numpy_exits:
             raise LeftTorchError(
                 f"{self._function.function_name} converted a tensor to NumPy "
@@ -239,7 +256,7 @@ def forbid_ops(pattern, function_name="your function", autograd=False):
     body. ``pattern=None`` forbids nothing and only counts operators. ``autograd=True`` also
     forbids autograd (any operation on a tensor that requires grad).
     """
-    dispatch = _DispatchWatch(pattern, function_name)
+    dispatch = _DispatchWatch(pattern, function_name, autograd)
     function = _FunctionWatch(function_name, autograd)
     with function, dispatch:
         yield OpRecord(dispatch, function)

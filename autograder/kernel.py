@@ -2,12 +2,13 @@
 
     python -m autograder.kernel        (started by `autograder.sandbox`, inside bubblewrap)
 
-One such *zygote* runs per grading worker. It imports torch, NumPy and IPython once, never runs
-learner code, and forks a fresh, single-use *learner process* for every piece of work the trusted
-grader (`autograder.trusted`) asks for. Before any learner code runs, each learner process:
+One such *zygote* runs per grading worker. It imports torch and IPython once, never runs learner
+code, and forks a fresh, single-use *learner process* for every piece of work the trusted grader
+(`autograder.trusted`) asks for (the messages: `autograder.protocol`). Before any learner code
+runs, each learner process:
 
 1. closes every file descriptor but its two message pipes, points fds 0-2 at /dev/null and
-   captures ``print`` output up to a limit; moves into a fresh scratch folder;
+   captures ``print`` output up to a limit; moves into its own, new scratch folder;
 2. sets resource limits (memory, CPU seconds, file size, no core dumps);
 3. disables, for the whole process (all threads, every alias, backend and namespace), every
    operator of the family that the graded exercises forbid (`guard.disable_ops`); a call
@@ -19,28 +20,70 @@ grader (`autograder.trusted`) asks for. Before any learner code runs, each learn
 5. installs a seccomp filter (`autograder.seccomp`): no fork/exec, ptrace or namespaces, even
    from native code.
 
-Then it runs cells and calls on request and sends back values as `autograder.wire` frames. It
-decides nothing: the grader generates the cases, computes the references and compares, in its
-own process. Nothing here needs nbgrader; IPython is used for cell magics when it is installed.
+NumPy, SciPy and the libraries built on them are not importable here (`protocol.UNAVAILABLE`): graded
+code is PyTorch (and plain Python), and nothing a learner writes can leave it for another
+library's convolution. In the sandbox their files are not even visible (`autograder.sandbox`).
+
+When a learner process ends, the zygote removes everything it wrote (its scratch folder and
+/dev/shm, permissions restored first, whatever the learner did to them) before it reports
+``exited``; ``clean`` False there makes the grader replace the zygote, so no learner process
+starts from a state an earlier one shaped.
+
+The learner process decides nothing: the grader generates the cases, computes the references and
+compares, in its own process, and measures the learner process's CPU time from outside.
+Nothing here needs nbgrader; IPython is used for cell magics when it is installed.
 """
 from __future__ import annotations
 
+import sys
+
+from .protocol import UNAVAILABLE
+
+
+class _Unavailable:
+    """Meta-path finder and loader: `UNAVAILABLE` packages are found (so that code which only
+    asks whether they exist goes on) but importing one raises, saying why."""
+
+    @staticmethod
+    def find_spec(name, path=None, target=None):
+        if name.partition(".")[0] in UNAVAILABLE:
+            from importlib.machinery import ModuleSpec
+            return ModuleSpec(name, _Unavailable)
+        return None
+
+    @staticmethod
+    def create_module(spec):
+        return None
+
+    @staticmethod
+    def exec_module(module):
+        top = module.__name__.partition(".")[0]
+        raise ModuleNotFoundError(
+            f"{top} is not available when your notebook is graded: the graded functions use "
+            "PyTorch only (and plain Python). Remove this import (and any use of it).",
+            name=module.__name__)
+
+
+if __name__ == "__main__":         # the zygote: torch below must start without NumPy
+    sys.meta_path.insert(0, _Unavailable)
+
 import io
+import itertools
 import os
 import resource
 import select
-import shutil
 import signal
 import socket
-import sys
 import threading
+import time
 import traceback
 
 import _posixsubprocess
 import torch
 
-from . import provided, seccomp, wire
-from .checks import TIME_LIMIT_VARIABLE, call_locally, learner_line
+from . import protocol, provided, seccomp, wire
+from .checks import call_locally, learner_line
+from .integrity import Snapshot
 from .errors import ForbiddenOpError
 from .exercise_db import get_exercise
 from .guard import disable_ops, family_ops, forbidden_message, provided_running
@@ -52,7 +95,7 @@ try:
 except ImportError:      # a GPU machine with torch and pytest only
     InteractiveShell = None
 
-__all__ = ["main", "LearnerProcess", "SCRATCH_ROOT"]
+__all__ = ["main", "LearnerProcess", "SCRATCH_ROOT", "remove_contents"]
 
 # The learner's writable folder: a size-capped tmpfs in the sandbox (the rest of the sandbox's
 # file system is read-only), emptied after every learner process. Without the sandbox
@@ -104,13 +147,15 @@ class _Output(io.TextIOBase):
 
 
 class LearnerProcess:
-    """One learner process's life: confinement, then cells and calls until told to exit."""
+    """One learner process's life: `confine`, then `serve` cells and calls until told to exit."""
 
-    def __init__(self, reader, writer, options):
+    def __init__(self, reader, writer, options, scratch):
         self.reader, self.writer, self.options = reader, writer, options
+        self.scratch = scratch
         self.lock = threading.Lock()
         self.output = _Output(int(options.get("output_limit", 1 << 20)))
         self.current = ["your function"]
+        self.request_id = None
         self.guarded, self.fingerprint = [], 0
         self.shell = None
         self.namespace = {"__name__": "__main__"}
@@ -121,6 +166,10 @@ class LearnerProcess:
     def send(self, header, **values):
         with self.lock:
             wire.send(self.writer, header, **values)
+
+    def reply(self, header, **values):
+        """Answer the request being served (its id goes with the reply)."""
+        self.send({**header, "id": self.request_id}, **values)
 
     def violation(self, kind, message):
         """Tell the grader at once (before the learner's code can catch anything)."""
@@ -145,10 +194,8 @@ class LearnerProcess:
         os.close(null)
         sys.stdin = io.StringIO("")
         sys.stdout = sys.stderr = self.output
-        scratch = os.path.join(SCRATCH_ROOT, "work")
-        os.makedirs(scratch, exist_ok=True)
-        os.chdir(scratch)
-        os.environ["HOME"] = scratch
+        os.chdir(self.scratch)
+        os.environ["HOME"] = self.scratch
         memory = int(options.get("memory_limit", 0))
         if memory and not options.get("cuda"):
             resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
@@ -205,11 +252,8 @@ class LearnerProcess:
             path = str(args[1])
             if path.endswith((".so", ".pyd")) and path.startswith(("/tmp", "/dev/shm")):
                 what = "load native code (an extension module from a writable folder)"
-        if what is None and event == "open" and args and str(args[0]).startswith("/proc/"):
-            name = str(args[0])
-            if not name.startswith(("/proc/self/", f"/proc/{os.getpid()}/", "/proc/cpuinfo",
-                                    "/proc/meminfo")):
-                what = "read another process's /proc files"
+        if what is None and event == "open" and args and _proc_path(args[0]):
+            what = "open files of /proc (the process's own memory included)"
         if what is None:
             return
         message = (f"The notebook tried to {what} ({event}). Grading runs each notebook in a "
@@ -233,40 +277,45 @@ class LearnerProcess:
         if error is not None:
             reply["error"] = {"ename": type(error).__name__, "evalue": str(error)[:4000],
                               "line": learner_line(error, _is_cell)}
-        self.send(reply)
+        self.reply(reply)
 
     def call(self, header, values):
         name = header["name"]
         function = self.namespace.get(name)
         if not callable(function):
-            self.send({"type": "missing", "found": type(function).__name__
-                       if name in self.namespace else None})
+            self.reply({"type": "missing", "found": type(function).__name__
+                        if name in self.namespace else None})
             return
         info = get_exercise(header["exercise"])
         sample = SampleInput(tuple(values.get("args", ())), dict(values.get("kwargs", {})))
         self.current[0] = name
-        if header.get("time_limit"):
-            os.environ[TIME_LIMIT_VARIABLE] = str(float(header["time_limit"]))
         outcome = call_locally(info, function, sample, _is_cell,
-                               simulated=bool(header.get("simulated")))
+                               simulated=bool(header.get("simulated")),
+                               time_limit=float(header.get("time_limit") or 0),
+                               keep_simulated=True)
         self.current[0] = "your function"
         if not self.intact():
             message = (f"{name} ran while the operators this exercise forbids had been "
                        "restored: the notebook changed the grader's disabled kernels.")
             self.violation("sandbox", message)
             outcome.violation, outcome.violation_type = message, "TamperingError"
-        reply = {k: getattr(outcome, k) for k in (
-            "kind", "error_type", "error_bases", "error_message", "line", "stub", "violation",
-            "violation_type", "op_count", "time_limit", "wrong_device")}
+        changed = self.snapshot.changes()
+        if changed:
+            message = (f"{name} ran after the notebook changed what the grader relies on "
+                       f"({', '.join(changed[:4])}{' …' if len(changed) > 4 else ''}). Remove "
+                       "the code that does this; no test can pass while it is in effect.")
+            self.violation("tampering", message)
+            outcome.violation, outcome.violation_type = message, "TamperingError"
+        reply = {k: getattr(outcome, k) for k in protocol.OUTCOME_FIELDS}
         reply["error_message"] = reply["error_message"][:4000]
         reply["type"] = "outcome"
         after = outcome.inputs_after
         try:
-            self.send(reply, value=outcome.value, args=after.args, kwargs=after.kwargs)
+            self.reply(reply, value=outcome.value, args=after.args, kwargs=after.kwargs)
         except wire.WireError as error:
             reply.update(kind="raised", error_type="ValueError", error_bases=("ValueError",),
                          error_message=f"the result could not be sent back: {error}")
-            self.send(reply, args=after.args, kwargs=after.kwargs)
+            self.reply(reply, args=after.args, kwargs=after.kwargs)
         self.output.take()
 
     def provided(self, name, args, kwargs):
@@ -276,10 +325,12 @@ class LearnerProcess:
         args, kwargs = _map(from_simulated, tuple(args)), _map(from_simulated, dict(kwargs))
         token = provided_running.set(True)      # the guards' watch: encoding is not the learner's
         try:
-            self.send({"type": "provided", "name": str(name)}, args=args, kwargs=kwargs)
+            self.reply({"type": "provided", "name": str(name)}, args=args, kwargs=kwargs)
             header, values = wire.recv(self.reader, self.devices)
         finally:
             provided_running.reset(token)
+        if header.get("id") != self.request_id:
+            raise ForbiddenOpError("autograder.provided: the grader's answer was out of step")
         if header.get("type") == "provided_result":
             value = values.get("value")
             return _map(to_simulated, value) if on_simulated else value
@@ -288,11 +339,13 @@ class LearnerProcess:
         raise ForbiddenOpError(str(header.get("message", "autograder.provided refused")))
 
     def serve(self):
-        provided.remote = self.provided
-        self.send({"type": "ready", "pid": os.getpid()})
+        vars(provided)["remote"] = self.provided      # the module is read-only to notebook code
+        self.snapshot = _snapshot()
+        self.send({"type": "ready", "pid": os.getpid(), "version": protocol.VERSION})
         while True:
             header, values = wire.recv(self.reader, self.devices)
             kind = header.get("type")
+            self.request_id = header.get("id")
             if kind == "cell":
                 self.run_cell(header["source"])
             elif kind == "call":
@@ -305,11 +358,43 @@ def _is_cell(filename):
     return filename.startswith(CELL_PREFIX)
 
 
-def _learner_main(reader, writer, options):
+_THIS = sys.modules[__name__]
+_WATCHED_TORCH = ("torch.utils._python_dispatch", "torch.overrides", "torch._ops",
+                  "torch.autograd", "torch.autograd.grad_mode")
+
+
+def _snapshot():
+    """`integrity.Snapshot` of the learner library's modules (this one included; not the
+    package's facade, whose lazy names the grader never uses) and of the parts of torch its
+    watches rely on, taken before any learner code runs."""
+    modules = {name: module for name, module in list(sys.modules.items())
+               if name.startswith("autograder.") and module is not None
+               and not name.startswith("autograder.instructor")}
+    modules["autograder.kernel"] = _THIS
+    modules.update({name: sys.modules[name] for name in _WATCHED_TORCH if name in sys.modules})
+    return Snapshot(modules, {"builtins": vars(__builtins__) if isinstance(__builtins__, dict)
+                              else vars(__builtins__)})
+
+
+def _proc_path(path):
+    """True for a path into /proc, however it is spelled (relative, with .., through links)."""
+    try:
+        text = os.fsdecode(path) if not isinstance(path, int) else ""
+    except (TypeError, ValueError):
+        return False
+    if not text:
+        return False
+    resolved = os.path.realpath(text)
+    if resolved in ("/proc/cpuinfo", "/proc/meminfo"):
+        return False
+    return resolved == "/proc" or resolved.startswith("/proc/") or text.startswith("/proc")
+
+
+def _learner_main(reader, writer, options, scratch):
     """Body of a forked learner process; never returns."""
     status = 0
     try:
-        process = LearnerProcess(reader, writer, options)
+        process = LearnerProcess(reader, writer, options, scratch)
         process.confine()
         process.serve()
     except wire.WireError:
@@ -324,18 +409,63 @@ def _learner_main(reader, writer, options):
         os._exit(status)
 
 
-def _wipe_scratch():
-    for root in (SCRATCH_ROOT, "/dev/shm") if SANDBOXED else (SCRATCH_ROOT,):
-        if os.path.isdir(root):
-            for entry in os.listdir(root):
-                path = os.path.join(root, entry)
-                if os.path.isdir(path) and not os.path.islink(path):
-                    shutil.rmtree(path, ignore_errors=True)
+WIPE_SECONDS = 20.0            # longer than this, and the zygote is replaced instead
+
+
+def remove_contents(root, deadline=None):
+    """Remove everything inside ``root``, whatever its permissions; True when ``root`` is empty.
+
+    A learner may have made folders unreadable or unwritable (``chmod 0``), nested them deeply or
+    filled them with files: permissions are restored on the way down, and a tree that cannot be
+    removed before ``deadline`` (a ``time.monotonic()`` value) is left for the caller to report.
+    Symbolic links are removed, never followed.
+    """
+    try:
+        os.chmod(root, 0o700)
+    except OSError:
+        pass
+    stack, folders = [root], []
+    while stack:
+        if deadline is not None and time.monotonic() > deadline:
+            return False
+        folder = stack.pop()
+        try:
+            os.chmod(folder, 0o700)
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(entry.path)
+                    folders.append(entry.path)
                 else:
-                    try:
-                        os.unlink(path)
-                    except OSError:
-                        pass
+                    os.unlink(entry.path)
+            except OSError:
+                pass
+    for folder in reversed(folders):
+        try:
+            os.rmdir(folder)
+        except OSError:
+            pass
+    try:
+        return not os.listdir(root)
+    except OSError:
+        return False
+
+
+def _scratch_roots():
+    return (SCRATCH_ROOT, "/dev/shm") if SANDBOXED else (SCRATCH_ROOT,)
+
+
+def _wipe_scratch():
+    """Empty every folder a learner process could write; True when all of them are empty."""
+    deadline = time.monotonic() + WIPE_SECONDS
+    clean = True
+    for root in _scratch_roots():
+        if os.path.isdir(root):
+            clean = remove_contents(root, deadline) and clean
+    return clean
 
 
 class _Control:
@@ -373,13 +503,15 @@ class _Control:
 def main():
     """The zygote: fork learner processes on request (control socket on fd 3), one at a time.
 
-    Requests: ``spawn`` (with the learner's two pipe ends passed as fds) and, while a learner
-    runs, ``kill``; ``quit`` or the end of input stops the zygote. It never touches CUDA, so that
-    the learner processes it forks can.
+    Requests (see `autograder.protocol`): ``spawn`` (with the learner's two pipe ends passed as
+    fds) and, while a learner runs, ``kill``; ``quit`` or the end of input stops the zygote. It
+    never touches CUDA, so that the learner processes it forks can.
     """
     control = _Control(int(os.environ.get("AUTOGRADER_CONTROL_FD", "3")))
     torch.set_num_threads(1)
     sys.path[:] = [p for p in sys.path if p and not p.startswith((SCRATCH_ROOT, "/tmp"))]
+    import autograder
+    autograder.check                                   # the library's lazy names, made read-only
     if InteractiveShell is not None:                   # everything a shell imports, imported now
         __import__("sqlite3")
         shell = InteractiveShell.instance()
@@ -392,7 +524,11 @@ def main():
         ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)          # PR_SET_DUMPABLE 0: no /proc/<pid>/mem
     except Exception:
         pass
-    control.reply({"type": "ready", "ipython": InteractiveShell is not None})
+    os.makedirs(SCRATCH_ROOT, exist_ok=True)
+    counter = itertools.count(1)
+    clean = _wipe_scratch()
+    control.reply({"type": "ready", "ipython": InteractiveShell is not None,
+                   "version": protocol.VERSION, "clean": clean})
     while True:
         header = control.next()
         if header is None or header.get("type") == "quit":
@@ -400,24 +536,28 @@ def main():
         if header.get("type") != "spawn" or len(control.fds) < 2:
             continue                                   # e.g. a kill that came too late
         fds, control.fds = control.fds[:2], control.fds[2:]
+        scratch = os.path.join(SCRATCH_ROOT, f"p{next(counter)}")
+        os.mkdir(scratch, 0o700)
         pid = os.fork()
         if pid == 0:
             control.socket.close()
-            _learner_main(fds[0], fds[1], header.get("options", {}))
+            _learner_main(fds[0], fds[1], header.get("options", {}), scratch)
         for fd in fds:
             os.close(fd)
-        control.reply({"type": "spawned", "pid": pid})
-        _supervise(control, pid)
-        _wipe_scratch()
+        control.reply({"type": "spawned", "pid": pid, "id": header.get("id")})
+        exited = _supervise(control, pid, header.get("id"))
+        exited["clean"] = _wipe_scratch()
+        control.reply(exited)
 
 
-def _supervise(control, pid):
-    """Wait for the learner process to end, or kill it when the grader says so; report how."""
+def _supervise(control, pid, request_id):
+    """Wait for the learner process to end, or kill it when the grader says so; say how."""
     pidfd = os.pidfd_open(pid)
     killed = False
     try:
         while True:
-            if any(frame.get("type") == "kill" for frame in control.frames):
+            if any(frame.get("type") == "kill" and frame.get("id") == request_id
+                   for frame in control.frames):
                 control.frames = [f for f in control.frames if f.get("type") != "kill"]
                 os.kill(pid, signal.SIGKILL)
                 killed = True
@@ -430,10 +570,10 @@ def _supervise(control, pid):
     finally:
         os.close(pidfd)
     _, status, usage = os.wait4(pid, 0)
-    control.reply({"type": "exited", "killed": killed,
-                   "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else 0,
-                   "status": os.WEXITSTATUS(status) if os.WIFEXITED(status) else -1,
-                   "maxrss_kib": usage.ru_maxrss})
+    return {"type": "exited", "id": request_id, "killed": killed,
+            "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else 0,
+            "status": os.WEXITSTATUS(status) if os.WIFEXITED(status) else -1,
+            "maxrss_kib": usage.ru_maxrss}
 
 
 if __name__ == "__main__":

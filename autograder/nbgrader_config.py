@@ -20,7 +20,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["REPO_ROOT", "DATA_DIR", "DEFAULT_GRADEBOOK", "CELL_TIMEOUT", "COURSE_ID",
+__all__ = ["REPO_ROOT", "DATA_DIR", "DEFAULT_GRADEBOOK", "CELL_TIMEOUT", "NOTEBOOK_BUDGET",
+           "COURSE_ID",
            "configure", "use_trusted_grading"]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -35,6 +36,9 @@ DEFAULT_GRADEBOOK = DATA_DIR / "gradebook.db"
 # Seconds one learner cell may run during grading (a call of a learner function has its own,
 # shorter limit per exercise).
 CELL_TIMEOUT = 60
+# Seconds one notebook may take in all, every cell and call of every learner process together
+# (a complete solution takes 3 to 20 s; see benchmarks/notebook_budget.py).
+NOTEBOOK_BUDGET = 120
 
 
 def configure(c, *, root, gradebook, source=REPO_ROOT / "solutions", release=None):

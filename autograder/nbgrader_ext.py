@@ -22,7 +22,7 @@ from traitlets import Bool, Float, Unicode
 
 from .errors import wrap_message
 from .instructor.course import read_or_create_secret
-from .instructor.jobs import (GradingJob, content_hash, learner_code_digest, source_tests,
+from .job import (GradingJob, content_hash, learner_code_digest, source_tests,
                               student_seed)
 
 __all__ = ["TrustedGrading", "ConciseErrors", "test_cell_outputs"]
@@ -96,7 +96,8 @@ class TrustedGrading(NbGraderPreprocessor):
                 if problem is not None:
                     cell.outputs = [_error(problem.kind, problem.message)]
         resources.setdefault("autograder", {})["result"] = result
-        return nb, resources
+        from .instructor.sanitize import sanitize_notebook  # no learner markup live in autograded/
+        return sanitize_notebook(nb), resources
 
 
 def _error(ename, evalue):

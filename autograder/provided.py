@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextvars
 
+import torch
 import torch.nn.functional as F
 
 from .errors import ForbiddenOpError
@@ -95,6 +96,76 @@ IMPLEMENTATIONS = {
 def run(name, args, kwargs):
     """Compute ``provided.<name>(*args, **kwargs)`` with PyTorch (the grader calls this)."""
     return IMPLEMENTATIONS[name][0](*args, **kwargs)
+
+
+# The grader computes `provided` calls in its own process, on arguments a learner chooses:
+# each call must stay within MARGIN times the largest case its exercise uses.
+MARGIN = 64
+_LIMITS = {}
+
+
+def _tensors(value):
+    if isinstance(value, torch.Tensor):
+        yield value
+    elif isinstance(value, (tuple, list)):
+        for item in value:
+            yield from _tensors(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _tensors(item)
+
+
+def element_limit(info):
+    """The most elements a tensor of a `provided` call may have in ``info``'s part: `MARGIN`
+    times the largest tensor of its cases (visible, hidden, vectorisation inputs)."""
+    if info.key not in _LIMITS:
+        from .samples import Draw
+        samples = [s for seed in (0, 1, 2) for hidden in (False, True)
+                   for s in info.sample_inputs(Draw(seed), hidden)]
+        for extra in (info.op_count_inputs, info.timing_inputs):
+            if extra is not None:
+                samples += list(extra(Draw(0)))
+        largest = max([t.numel() for s in samples for t in _tensors((s.args, s.kwargs))] + [1])
+        _LIMITS[info.key] = max(MARGIN * largest, 1 << 16)
+    return _LIMITS[info.key]
+
+
+def _on_meta(value):
+    if isinstance(value, torch.Tensor):
+        return torch.empty(value.shape, dtype=value.dtype, device="meta")
+    if isinstance(value, (tuple, list)):
+        return type(value)(_on_meta(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _on_meta(v) for k, v in value.items()}
+    return value
+
+
+def check_cost(info, name, args, kwargs):
+    """Raise ValueError, before any work, when ``provided.<name>(*args, **kwargs)`` would be far
+    larger than ``info``'s cases need: a tensor, or the result (computed on the meta device, no
+    memory), of more than `element_limit` elements, or more than `MARGIN` times that many
+    multiply-adds (result elements times kernel taps)."""
+    limit = element_limit(info)
+    for tensor in _tensors((args, kwargs)):
+        if tensor.numel() > limit:
+            raise ValueError(f"an argument of autograder.provided.{name} has {tensor.numel():,} "
+                             f"elements; this part's cases need at most {limit:,}")
+    try:
+        result = run(name, _on_meta(tuple(args)), _on_meta(dict(kwargs)))
+    except Exception:
+        return          # invalid arguments: the real call fails at once, with PyTorch's message
+    size = sum(t.numel() for t in _tensors(result))
+    if size > limit:
+        raise ValueError(f"autograder.provided.{name} would return {size:,} elements; this "
+                         f"part's cases need at most {limit:,}: check its arguments")
+    weights = [t for t in _tensors((args, kwargs))][1:2]
+    taps = weights[0].numel() // max(1, weights[0].shape[0]) if weights and weights[0].dim() \
+        else 1
+    if name in ("pad2d", "max_unpool2d"):
+        taps = 1
+    if size * max(taps, 1) > MARGIN * limit:
+        raise ValueError(f"autograder.provided.{name} would take {size * taps:,} multiply-adds; "
+                         f"this part's cases need at most {MARGIN * limit:,}")
 
 
 def _provided(name):

@@ -3,15 +3,26 @@
 A `Sandbox` is one warm zygote (`python -m autograder.kernel`) inside bubblewrap: its own
 user, PID, network, IPC and mount namespaces, no network at all, no capabilities, a read-only
 view of the Python installation, the virtual environment and the learner library only (not the
-repository, not `solutions/`, not the gradebook, not the instructor's home, not any submission),
-and a private writable /tmp. `Sandbox.spawn` forks a fresh, single-use `Learner` from it.
+repository, not `solutions/`, not the gradebook, not the instructor's home, not any submission,
+not NumPy, SciPy and the libraries built on them), no /proc but /proc/cpuinfo (so no
+``/proc/self/mem`` either), and two writable, size-capped folders, /tmp/learner and /dev/shm,
+that the zygote empties after every learner process. `Sandbox.spawn` forks a fresh,
+single-use `Learner` from it.
 
-Every read from a learner has a deadline; a learner that misses it is killed by the zygote and
-the caller gets `LearnerGone`. The sandbox's whole process tree dies with the worker
+The messages are `autograder.protocol`'s; every request carries an id. Every read has a
+deadline; a learner that misses it is killed by the zygote and the caller gets `LearnerGone`.
+A reply that is late or out of step, or scratch folders the zygote could not empty, mark the
+sandbox `broken`: its owner must replace it (`autograder.trusted` does), so that nothing one
+notebook did reaches the next. The sandbox's whole process tree dies with the worker
 (``--die-with-parent``) and when `Sandbox.close` is called.
+
+The learner process's CPU time is read here, from the host's /proc (`Learner.cpu_seconds`):
+the learner's own code cannot change what it says.
 """
 from __future__ import annotations
 
+import importlib.util
+import itertools
 import os
 import select
 import shutil
@@ -22,11 +33,15 @@ import tempfile
 import time
 from pathlib import Path
 
+from . import protocol
+
 __all__ = ["Sandbox", "Learner", "LearnerGone", "SandboxUnavailable", "bwrap_command",
-           "NO_SANDBOX_WARNING"]
+           "NO_SANDBOX_WARNING", "hidden_packages"]
 
 LIBRARY = Path(__file__).resolve().parent          # the learner library: autograder/
 START_TIMEOUT = 120.0
+EXIT_TIMEOUT = 30.0           # a learner process's end and clean-up (the zygote's WIPE_SECONDS + margin)
+
 SCRATCH_BYTES = 256 << 20     # each writable folder (/tmp/learner, /dev/shm): memory, so capped
 
 NO_SANDBOX_WARNING = (
@@ -62,6 +77,24 @@ class LearnerGone(Exception):
         self.exit, self.timed_out = exit or {}, timed_out
 
 
+def hidden_packages():
+    """The folders of the installed `protocol.UNAVAILABLE` packages (and their bundled libraries),
+    which the sandbox replaces by empty read-only ones."""
+    folders = set()
+    for name in protocol.UNAVAILABLE:
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            continue
+        for location in (spec.submodule_search_locations or []) if spec else []:
+            folder = Path(location).resolve()
+            folders.add(folder)
+            libs = folder.with_name(folder.name + ".libs")
+            if libs.is_dir():
+                folders.add(libs.resolve())
+    return sorted(folders)
+
+
 def bwrap_command(python=sys.executable, cuda=False):
     """The bubblewrap command line that runs the zygote (see the module docstring)."""
     bwrap = shutil.which("bwrap")
@@ -88,9 +121,14 @@ def bwrap_command(python=sys.executable, cuda=False):
         if os.path.islink(path):
             command += ["--symlink", os.readlink(path), path]
     command += ["--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache",
-                "--ro-bind", str(LIBRARY), str(LIBRARY),
-                "--tmpfs", str(LIBRARY / "instructor"),
-                "--proc", "/proc", "--dev", "/dev",
+                "--ro-bind", str(LIBRARY), str(LIBRARY)]
+    for folder in [LIBRARY / "instructor", *hidden_packages()]:     # empty and read-only
+        command += ["--tmpfs", str(folder), "--remount-ro", str(folder)]
+    if cuda:       # the CUDA driver reads /proc and /sys: the audit hook guards /proc there
+        command += ["--proc", "/proc"]
+    else:          # no /proc/self/mem, no other process: only what torch reads to pick kernels
+        command += ["--dir", "/proc", "--ro-bind", "/proc/cpuinfo", "/proc/cpuinfo"]
+    command += ["--dev", "/dev",
                 "--size", str(SCRATCH_BYTES), "--tmpfs", "/dev/shm",
                 "--size", str(SCRATCH_BYTES), "--tmpfs", "/tmp/learner"]
     if cuda:
@@ -117,11 +155,54 @@ def _environment(control_fd, sandboxed, scratch):
     return env
 
 
+def _children(pid):
+    """Host process ids of ``pid``'s children (read from the host's /proc)."""
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except (OSError, ValueError):
+        pass
+    found = []                      # kernels without CONFIG_PROC_CHILDREN: every process's ppid
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                stat = Path(entry.path, "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def _command_name(pid):
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
+
+
+def cpu_seconds(pid):
+    """CPU time (user + system, seconds) that host process ``pid`` has used, or None."""
+    try:
+        return int(Path(f"/proc/{pid}/schedstat").read_text().split()[0]) / 1e9
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 class Sandbox:
-    """A warm zygote, sandboxed unless ``sandboxed=False``; ready when the constructor returns."""
+    """A warm zygote, sandboxed unless ``sandboxed=False``; ready when the constructor returns.
+
+    ``broken`` is "" while the sandbox can be used, else why it must be replaced.
+    """
 
     def __init__(self, sandboxed=True, cuda=False, start_timeout=START_TIMEOUT):
         self.sandboxed, self.cuda = sandboxed, cuda
+        self.broken = ""
+        self._ids = itertools.count(1)
         parent, child = socket.socketpair()
         self.control = parent
         self.reader = wire.FrameReader()
@@ -138,11 +219,27 @@ class Sandbox:
         child.close()
         try:
             self.info = self._control_message(start_timeout)
-        except LearnerGone:
+            if self.info.get("type") != "ready" or self.info.get("version") != protocol.VERSION:
+                raise LearnerGone(f"it answered {self.info!r}")
+        except LearnerGone as gone:
             error = self.process.stderr.read().decode(errors="replace")[-2000:] \
                 if self.process.poll() is not None else ""
             self.close()
-            raise SandboxUnavailable(f"the sandbox did not start: {error.strip() or 'no reply'}")
+            raise SandboxUnavailable(
+                f"the sandbox did not start: {error.strip() or gone}") from None
+        if not self.info.get("clean", True):
+            self.broken = "its scratch folders were not empty at the start"
+        self.zygote_pid = self._find_zygote()
+
+    def _find_zygote(self):
+        """The zygote's host pid: below bubblewrap's own processes, if any."""
+        pid = self.process.pid
+        while _command_name(pid) == "bwrap":
+            children = _children(pid)
+            if len(children) != 1:
+                return None
+            pid = children[0]
+        return pid
 
     def _control_message(self, timeout):
         deadline = time.monotonic() + timeout
@@ -160,21 +257,49 @@ class Sandbox:
                 raise LearnerGone("the sandbox stopped")
             self.reader.feed(data)
 
+    def control_reply(self, kinds, request_id, timeout):
+        """The zygote's reply to request ``request_id``; a late, missing or out-of-step reply
+        marks the sandbox broken (raises LearnerGone)."""
+        try:
+            header = self._control_message(timeout)
+            return protocol.check_reply(header, kinds, request_id)
+        except (LearnerGone, protocol.ProtocolError, wire.WireError) as error:
+            self.broken = f"the zygote did not answer request {request_id} in step ({error})"
+            raise LearnerGone(self.broken, timed_out=isinstance(error, LearnerGone)
+                              and error.timed_out) from None
+
     def alive(self):
         return self.process.poll() is None
 
+    def usable(self):
+        return not self.broken and self.alive()
+
     def spawn(self, options, timeout=60.0):
-        """A fresh learner process, confined with ``options`` (see `autograder.kernel`)."""
+        """A fresh learner process, confined with ``options`` (see `autograder.protocol`)."""
+        if self.broken:
+            raise LearnerGone(f"the sandbox cannot be used: {self.broken}")
+        request_id = next(self._ids)
         to_learner = os.pipe()
         from_learner = os.pipe()
-        socket.send_fds(self.control, [wire.encode({"type": "spawn", "options": options})],
-                        [to_learner[0], from_learner[1]])
-        os.close(to_learner[0])
-        os.close(from_learner[1])
-        reply = self._control_message(timeout)
-        if reply.get("type") != "spawned":
-            raise LearnerGone(f"the sandbox refused to start a learner process: {reply}")
-        learner = Learner(self, to_learner[1], from_learner[0])
+        try:
+            socket.send_fds(self.control, [wire.encode({"type": "spawn", "id": request_id,
+                                                        "options": options})],
+                            [to_learner[0], from_learner[1]])
+        except OSError as error:
+            self.broken = f"the zygote is gone ({error})"
+            raise LearnerGone(self.broken) from None
+        finally:
+            os.close(to_learner[0])
+            os.close(from_learner[1])
+        try:
+            reply = self.control_reply({"spawned"}, request_id, timeout)
+        except LearnerGone:
+            os.close(to_learner[1])
+            os.close(from_learner[0])
+            raise
+        children = _children(self.zygote_pid) if self.zygote_pid else []
+        learner = Learner(self, request_id, to_learner[1], from_learner[0],
+                          children[0] if len(children) == 1 else None)
         learner.expect({"ready"}, timeout)
         return learner
 
@@ -203,15 +328,24 @@ class Sandbox:
 
 
 class Learner:
-    """One learner process: send requests, read replies with deadlines, collect violations."""
+    """One learner process: send requests, read replies with deadlines, collect violations.
 
-    def __init__(self, sandbox, to_fd, from_fd, devices=("cpu",)):
-        self.sandbox, self.to_fd, self.from_fd = sandbox, to_fd, from_fd
+    ``pid`` is its host process id (None if it could not be found), for `cpu_seconds`.
+    """
+
+    def __init__(self, sandbox, spawn_id, to_fd, from_fd, pid=None, devices=("cpu",)):
+        self.sandbox, self.spawn_id, self.to_fd, self.from_fd = sandbox, spawn_id, to_fd, from_fd
+        self.pid = pid
         self.reader = wire.FrameReader(devices)
+        self._ids = itertools.count(1)
         self.violations = []          # [(kind, message)] reported since the last take_violations
         self.exit = None
         self.internal_error = ""      # the learner library's own traceback, if it failed
         os.set_blocking(to_fd, False)
+
+    def cpu_seconds(self):
+        """CPU time the learner process has used so far, read from outside it; None if unknown."""
+        return cpu_seconds(self.pid) if self.pid else None
 
     def take_violations(self):
         found, self.violations = self.violations, []
@@ -230,36 +364,50 @@ class Learner:
                 raise LearnerGone("the learner process ended", self._ended()) from None
 
     def request(self, header, expect, timeout, on_provided=None, **values):
-        """Send one frame, return the reply frame whose type is in ``expect``.
+        """Send one request, return the reply (of a type in ``expect``) that answers it.
 
-        ``on_provided(name, args, kwargs)`` answers the learner's `autograder.provided` calls
-        made meanwhile: it returns the value, or raises CheckFailure to refuse.
+        ``on_provided(name, args, kwargs, deadline)`` answers the learner's `autograder.provided`
+        calls made meanwhile: it returns the value, raises CheckFailure to refuse, or raises
+        LearnerGone when the call's deadline passes. The ``timeout`` counts those answers too.
         """
+        request_id = next(self._ids)
         deadline = time.monotonic() + timeout
-        self._write(wire.encode(header, **values), deadline)
-        return self.expect(expect, timeout, on_provided, deadline)
+        self._write(wire.encode({**header, "id": request_id}, **values), deadline)
+        return self.expect(expect, timeout, on_provided, deadline, request_id)
 
-    def expect(self, types, timeout, on_provided=None, deadline=None):
+    def expect(self, types, timeout, on_provided=None, deadline=None, request_id=None):
         deadline = deadline or time.monotonic() + timeout
         answered = 0
         while True:
-            for header, values in self.reader.frames():
-                if header.get("type") == "violation":       # forged ones only hurt the sender
-                    kind = str(header.get("kind"))
+            try:
+                frames = self.reader.frames()
+            except wire.WireError as error:
+                self.kill()
+                raise LearnerGone(f"the learner process sent a malformed message ({error})",
+                                  self.exit) from None
+            for header, values in frames:
+                kind = header.get("type")
+                if kind == "violation":       # forged ones only hurt the sender
+                    reported = str(header.get("kind"))
                     if len(self.violations) < 20:
-                        self.violations.append((kind if kind in ("forbidden", "sandbox")
-                                                else "sandbox", str(header.get("message"))[:2000]))
-                elif header.get("type") in types:
-                    return header, values
-                elif header.get("type") == "provided" and on_provided and answered < 10000:
-                    answered += 1
-                    self._answer_provided(on_provided, header, values, deadline)
-                elif header.get("type") == "internal_error":
+                        self.violations.append((reported if reported in (
+                            "forbidden", "sandbox", "tampering") else "sandbox",
+                            str(header.get("message"))[:2000]))
+                elif kind == "internal_error":
                     self.internal_error = str(header.get("trace", ""))[-4000:]
                     raise LearnerGone("the learner process failed: "
                                       + self.internal_error.strip().splitlines()[-1], self._ended())
+                elif (kind == "provided" and on_provided and answered < 10000
+                      and header.get("id") == request_id):
+                    answered += 1
+                    self._answer_provided(on_provided, header, values, deadline)
+                elif kind in types and header.get("id") == request_id:
+                    return header, values
                 else:
-                    raise LearnerGone(f"unexpected message {header.get('type')!r}", self.exit)
+                    self.kill()
+                    raise LearnerGone(f"the learner process sent {kind!r} out of step (for "
+                                      f"request {header.get('id')!r}, waiting for "
+                                      f"{request_id!r})", self.exit)
             left = deadline - time.monotonic()
             if left <= 0 or not select.select([self.from_fd], [], [], left)[0]:
                 self.kill()
@@ -272,21 +420,30 @@ class Learner:
     def _answer_provided(self, on_provided, header, values, deadline):
         from .errors import CheckFailure
 
+        reply = {"id": header.get("id")}
         try:
             value = on_provided(str(header.get("name")), tuple(values.get("args", ())),
-                                dict(values.get("kwargs", {})))
-            frame = wire.encode({"type": "provided_result"}, value=value)
+                                dict(values.get("kwargs", {})), deadline)
+            frame = wire.encode({**reply, "type": "provided_result"}, value=value)
         except CheckFailure as refusal:
-            frame = wire.encode({"type": "provided_refused", "message": str(refusal)})
+            frame = wire.encode({**reply, "type": "provided_refused", "message": str(refusal)})
+        except LearnerGone:
+            self.kill()
+            raise
         except Exception as error:  # noqa: BLE001 - bad arguments: the learner's error to see
-            frame = wire.encode({"type": "provided_error",
+            frame = wire.encode({**reply, "type": "provided_error",
                                  "message": f"{type(error).__name__}: {error}"[:4000]})
         self._write(frame, deadline)
 
     def _ended(self):
+        """The zygote's ``exited`` for this process (waiting for its clean-up); a missing or
+        unclean one marks the sandbox broken."""
         if self.exit is None:
             try:
-                self.exit = self.sandbox._control_message(10)
+                self.exit = self.sandbox.control_reply({"exited"}, self.spawn_id, EXIT_TIMEOUT)
+                if not self.exit.get("clean", False):
+                    self.sandbox.broken = ("the learner process's files could not be removed "
+                                           "after it ended")
             except LearnerGone:
                 self.exit = {"type": "exited", "lost": True}
         return self.exit
@@ -294,13 +451,14 @@ class Learner:
     def kill(self):
         if self.exit is None:
             try:
-                self.sandbox.control.send(wire.encode({"type": "kill"}))
+                self.sandbox.control.send(wire.encode({"type": "kill", "id": self.spawn_id}))
             except OSError:
                 pass
             self._ended()
 
     def close(self):
-        """Ask the learner process to exit (kill it if it does not); release the pipes."""
+        """Ask the learner process to exit (kill it if it does not); wait until the zygote has
+        removed its files; release the pipes."""
         if self.exit is None:
             try:
                 self._write(wire.encode({"type": "exit"}), time.monotonic() + 2)

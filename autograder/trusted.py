@@ -14,71 +14,81 @@ Needs torch, NumPy and the learner library; not nbgrader (it runs on GPU machine
 """
 from __future__ import annotations
 
-import json
 import re
+import threading
 import time
 from functools import partial
 
 import torch
 
+from . import notebook as nb
 from . import provided
 from .checks import CallOutcome, _no_tf32, available_devices, judge_call, run_check
-from .errors import CheckFailure, ForbiddenOpError
+from .errors import BudgetExhausted, CheckFailure, ForbiddenOpError
 from .exercise_db import get_exercise
-from .instructor.jobs import GradingJob
-from .instructor.results import CellProblem, NotebookResult, TestOutcome
+from .job import GradingJob
+from .result import CellProblem, NotebookResult, TestOutcome
+from .review import review_reasons
+from .protocol import OUTCOME_FIELDS
 from .sandbox import LearnerGone, Sandbox
-from .samples import SampleInput
-from .wire import ForeignTensor, Unsupported
+from .samples import Draw, SampleInput
+from .simulated import describe_tensor
+from .wire import ForeignTensor, OnSimulated, Unsupported
 
-__all__ = ["grade_job", "worker_sandbox", "close_worker_sandbox"]
+__all__ = ["grade_job", "worker_sandbox", "BudgetExhausted"]
 
-_SANDBOXES = {}            # one warm sandbox per worker process and configuration
+# One warm sandbox per worker thread and configuration: the threads of one Dask worker each
+# grade in their own sandbox (a sandbox serves one learner process at a time).
+_SANDBOXES = {}
+_SANDBOXES_LOCK = threading.Lock()
 
 
 def worker_sandbox(sandboxed=True, cuda=None):
-    """This process's warm sandbox (started on first use, restarted if it died)."""
+    """This thread's warm sandbox (started on first use; replaced if it died or is broken)."""
     cuda = torch.cuda.is_available() if cuda is None else cuda
-    key = (sandboxed, cuda)
-    sandbox = _SANDBOXES.get(key)
-    if sandbox is None or not sandbox.alive():
+    key = (threading.get_ident(), sandboxed, cuda)
+    with _SANDBOXES_LOCK:
+        sandbox = _SANDBOXES.get(key)
+    if sandbox is None or not sandbox.usable():
         if sandbox is not None:
             sandbox.close()
-        sandbox = _SANDBOXES[key] = Sandbox(sandboxed=sandboxed, cuda=cuda)
+        sandbox = Sandbox(sandboxed=sandboxed, cuda=cuda)
+        with _SANDBOXES_LOCK:
+            _SANDBOXES[key] = sandbox
     return sandbox
 
 
-def close_worker_sandbox():
-    for sandbox in _SANDBOXES.values():
-        sandbox.close()
-    _SANDBOXES.clear()
+class _Sandboxes:
+    """The sandbox a notebook is graded in: the given one, or this thread's; replaced by a fresh
+    one of the same kind as soon as it is broken (`Sandbox.broken`), so that nothing a learner
+    process left behind reaches the next one."""
+
+    def __init__(self, job, given=None):
+        self.job, self.given, self.made = job, given, []
+
+    def get(self):
+        if self.given is None:
+            return worker_sandbox(self.job.sandboxed)
+        if not self.given.usable():
+            self.given.close()
+            self.given = Sandbox(sandboxed=self.given.sandboxed, cuda=self.given.cuda)
+            self.made.append(self.given)
+        return self.given
+
+    def close(self):
+        for sandbox in self.made:
+            sandbox.close()
 
 
 def _code_cells(notebook, test_ids):
-    """[(label, source)] of the cells to run: every code cell except test cells."""
-    cells, index = [], 0
-    for cell in notebook.get("cells", []):
-        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
-            continue
-        index += 1
-        meta = cell.get("metadata", {}).get("nbgrader", {}) or {}
-        grade_id = meta.get("grade_id")
-        if grade_id in test_ids or (meta.get("grade") and not meta.get("solution")):
-            continue
-        source = cell.get("source", "")
-        source = "".join(source) if isinstance(source, list) else str(source)
-        if source.strip():
-            cells.append((grade_id or f"cell {index}", source))
-    return cells
+    """[(label, source)] of the cells to run: every non-empty code cell except test cells."""
+    return [(cell.label, cell.source) for cell in notebook.learner_cells(test_ids)
+            if cell.source.strip()]
 
 
 def _tampered(notebook, tests):
     """grade_ids of test cells that the submission edited or deleted."""
-    found = {}
-    for cell in notebook.get("cells", []):
-        meta = (cell.get("metadata", {}) if isinstance(cell, dict) else {}).get("nbgrader", {}) or {}
-        source = cell.get("source", "") if isinstance(cell, dict) else ""
-        found[meta.get("grade_id")] = "".join(source) if isinstance(source, list) else str(source)
+    found = {cell.grade_id: cell.source for cell in notebook.cells}
     changed = []
     for test in tests:
         text = found.get(test.grade_id)
@@ -89,40 +99,8 @@ def _tampered(notebook, tests):
     return changed
 
 
-# Code that can reach into the learner process's own memory or the dispatcher could, in
-# principle, undo the disabled operators (see autograder.kernel): such notebooks are flagged for
-# review. Correct solutions to this course need none of it.
-_SUSPICIOUS = re.compile(
-    r"\bctypes\b|_ctypes|__subclasses__|/proc/self/(mem|maps)|_DispatchModule|_dispatch_"
-    r"|torch\.library|\bLibrary\(|__code__|f_back|_getframe|gc\.get_|_posixsubprocess"
-    r"|__import__|importlib|\bexec\(|\beval\(|\bcompile\(|base64|codecs\.decode|marshal"
-    r"|provided\.(checking|remote|_)|provided_running|__wrapped__")
-
-
-def _review_reasons(cells):
-    """Lines of the learner's cells that use something no solution needs (see `_SUSPICIOUS`)."""
-    reasons = []
-    for label, source in cells:
-        for line in source.splitlines():
-            match = _SUSPICIOUS.search(line)
-            if match and len(reasons) < 10:
-                reasons.append(f"{label}: {line.strip()[:120]}")
-    return reasons
-
-
 def _memory_error(kind, text):
     return kind == "MemoryError" or "allocate memory" in text or "out of memory" in text
-
-
-def _parse(text):
-    try:
-        notebook = json.loads(text)
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        return None, f"not valid JSON ({getattr(error, 'msg', error)} at line " \
-                     f"{getattr(error, 'lineno', '?')})"
-    if not isinstance(notebook, dict) or not isinstance(notebook.get("cells"), list):
-        return None, "not a notebook (no list of cells)"
-    return notebook, ""
 
 
 def _exit_reason(exit, memory_limit):
@@ -139,51 +117,110 @@ def _exit_reason(exit, memory_limit):
     return f"the learner's process exited (status {exit.get('status')})", "crash"
 
 
+class _Problems:
+    """What went wrong in the learner's cells: the first `LIMIT` cells' problems, then a count
+    (so that feedback and report stay small whatever the notebook holds)."""
+
+    LIMIT = 50
+
+    def __init__(self):
+        self.found, self.more = {}, set()
+
+    def add(self, label, kind, message):
+        if label in self.found or label in self.more:
+            return
+        if len(self.found) < self.LIMIT:
+            self.found[label] = CellProblem(label, kind, message)
+        else:
+            self.more.add(label)
+
+    def values(self):
+        found = list(self.found.values())
+        if self.more:
+            found.append(CellProblem("(more cells)", "error", f"{len(self.more)} more cell(s) "
+                                     "had problems too; fix the ones above first"))
+        return found
+
+
+class _Budget:
+    """The notebook's wall-clock budget: every cell, call and learner process together."""
+
+    def __init__(self, seconds):
+        self.seconds = float(seconds)
+        self.deadline = time.monotonic() + self.seconds
+
+    def left(self):
+        return max(0.0, self.deadline - time.monotonic())
+
+    def cap(self, seconds):
+        """``seconds``, or what is left of the budget if that is less (BudgetExhausted at 0)."""
+        left = self.left()
+        if left <= 0:
+            raise self.exhausted()
+        return min(float(seconds), left)
+
+    def exhausted(self):
+        return BudgetExhausted(
+            f"the notebook used up its grading time ({self.seconds:g} s for all its cells and "
+            "calls together) before this test could run; look for cells or functions that take "
+            "long (a sleep, a loop that runs for minutes) and make them faster.")
+
+
 class _Group:
     """A learner process for the tests that forbid the same operations; restarted after a death."""
 
-    def __init__(self, job, sandbox, forbidden, devices, problems):
-        self.job, self.sandbox, self.devices = job, sandbox, devices
-        self.options = {"forbidden": forbidden, "memory_limit": job.memory_limit,
+    def __init__(self, job, sandboxes, info, devices, problems, cells, budget):
+        self.job, self.sandboxes, self.devices = job, sandboxes, devices
+        self.budget = budget
+        self.options = {"forbidden": info.forbidden, "memory_limit": job.memory_limit,
                         "cuda": any(d.startswith("cuda") for d in devices),
                         "cpu_limit": int(job.options.get("cpu_limit", 600)),
                         "output_limit": int(job.options.get("output_limit", 1 << 20))}
         self.problems = problems
-        self.cells = _code_cells(json.loads(job.notebook), {t.grade_id for t in job.tests})
+        self.cells = cells
         self.skip = set()           # cells that hung or killed the process: not replayed
         self.learner = None
         self.flags = set()          # flags raised while checking the current test
 
     def _problem(self, label, kind, message):
-        if label not in self.problems:
-            self.problems[label] = CellProblem(label, kind, message)
+        self.problems.add(label, kind, message)
+
+    def _spawn(self, options, timeout):
+        return self.sandboxes.get().spawn(options, timeout)
 
     def start(self):
         """A fresh learner process that has run every cell that does not hang or crash it."""
         while True:
             label, index = "(start)", -1
-            self.learner = self.sandbox.spawn(self.options)
-            self.learner.reader.devices = tuple(self.devices)
+            options = dict(self.options, cpu_limit=max(1, min(
+                self.options["cpu_limit"], int(self.budget.left()) + 1)))
+            self.learner = self._spawn(options, self.budget.cap(60.0))
+            self.learner.reader.devices = tuple(self.devices) + ("simulated",)
             try:
                 for index, (label, source) in enumerate(self.cells):
                     if index in self.skip:
                         continue
-                    header, _ = self.learner.request({"type": "cell", "source": source},
-                                                     {"cell_done"}, self.job.cell_timeout)
+                    header, _ = self.learner.request(
+                        {"type": "cell", "source": source}, {"cell_done"},
+                        self.budget.cap(self.job.cell_timeout))
                     for kind, message in self.learner.take_violations():
                         self._problem(label, kind, message)
                     if header.get("overflow"):
                         self._problem(label, "output", "this cell printed more than the output "
                                       "limit; the rest was dropped")
                     error = header.get("error")
-                    if error:
-                        where = f" (at {error['line']})" if error.get("line") else ""
-                        kind = ("memory" if _memory_error(error["ename"], error["evalue"])
-                                else "error")
-                        self._problem(label, kind, f"{error['ename']}: "
-                                      f"{error['evalue']}{where}")
+                    if isinstance(error, dict):
+                        where = f" (at {error.get('line')})" if error.get("line") else ""
+                        ename, evalue = str(error.get("ename")), str(error.get("evalue"))
+                        kind = "memory" if _memory_error(ename, evalue) else "error"
+                        self._problem(label, kind, f"{ename}: {evalue}{where}")
                 return self.learner
             except LearnerGone as gone:
+                self.learner = None
+                if not self.budget.left():
+                    self._problem(label, "timeout", "the notebook's grading time ran out while "
+                                  "this cell ran")
+                    raise self.budget.exhausted() from None
                 reason, flag = _exit_reason(gone.exit, self.job.memory_limit)
                 if gone.timed_out:
                     reason = (f"this cell ran longer than {self.job.cell_timeout:g} s and was "
@@ -191,33 +228,45 @@ class _Group:
                 self._problem(label, flag, f"{reason}; the grader started a new process, ran "
                               "the other cells again and went on")
                 self.skip.add(index)
-                self.learner = None
 
-    def call(self, info, sample, expected, op_counts=None, simulated=False):
+    def call(self, info, sample, expected, op_counts=None, simulated=False, cpu=None):
         """`run_check`'s caller: run the learner's function in the learner process.
 
         With ``simulated``, the learner process puts the arguments on the simulated device
-        (`autograder.simulated`) and sends back the result's CPU data, saying if it was not there.
+        (`autograder.simulated`) and sends the result back as it is; which of its tensors were
+        on that device is read here, from the frame. ``cpu``, a list, receives the CPU seconds
+        the learner process spent on the call, read from outside it.
         """
         if self.learner is None:
             self.start()
         limit = float(self.job.call_time_limit or info.time_limit)
+        timeout = self.budget.cap(limit + 1.0)
+        before = self.learner.cpu_seconds() if cpu is not None else None
         try:
             header, values = self.learner.request(
-                {"type": "call", "name": info.name, "exercise": info.key, "time_limit": limit,
+                {"type": "call", "name": info.name, "exercise": info.key, "time_limit": 0,
                  "simulated": simulated},
-                {"outcome", "missing"}, limit + 5.0,
+                {"outcome", "missing"}, timeout,
                 on_provided=partial(_run_provided, info, refused := []),
                 args=sample.args, kwargs=sample.kwargs)
         except LearnerGone as gone:
             self.learner = None
+            if not self.budget.left():
+                self.flags.add("timeout")
+                raise self.budget.exhausted() from None
             reason, flag = _exit_reason(gone.exit, self.job.memory_limit)
+            if (gone.exit or {}).get("maxrss_kib", 0) * 1024 > 0.8 * self.job.memory_limit:
+                self.flags.add("memory")         # stopped while it was filling its memory
             if gone.timed_out or flag == "timeout":
                 self.flags.add("timeout")
                 raise CheckFailure(f"{info.name} did not return within {limit:g} s and was "
                                    "stopped. Look for a loop that never ends.") from None
             self.flags.add(flag)
             raise CheckFailure(f"{info.name} did not return: {reason}.") from None
+        if cpu is not None:
+            after = self.learner.cpu_seconds()
+            if before is not None and after is not None:
+                cpu.append(after - before)
         violations = self.learner.take_violations()
         for kind, _ in violations:
             self.flags.add(kind)
@@ -226,16 +275,15 @@ class _Group:
             raise CheckFailure(f"{info.name} is not defined in the notebook" + (
                 f" (the name holds a {found}, not a function)" if found else
                 ": run the cell that defines it, and check its name") + ".")
-        outcome = CallOutcome(**{k: header.get(k) for k in (
-            "kind", "error_type", "error_message", "line", "stub", "violation",
-            "violation_type", "op_count", "wrong_device") if k in header})
+        outcome = CallOutcome(**{k: header.get(k) for k in OUTCOME_FIELDS if k in header})
         outcome.error_bases = tuple(header.get("error_bases") or ())
         outcome.time_limit = limit
-        outcome.value = _checked_value(values.get("value"))
-        outcome.inputs_after = SampleInput(tuple(values.get("args", ())),
-                                           dict(values.get("kwargs", {})))
-        if outcome.kind == "timeout":
-            self.flags.add("timeout")
+        value, outcome.wrong_device = _received(values.get("value"), simulated,
+                                                str(outcome.wrong_device or ""))
+        outcome.value = _checked_value(value)
+        args, _ = _received(tuple(values.get("args", ())), simulated, "")
+        kwargs, _ = _received(dict(values.get("kwargs", {})), simulated, "")
+        outcome.inputs_after = SampleInput(tuple(args), dict(kwargs))
         if _memory_error(outcome.error_type or "", outcome.error_message or ""):
             self.flags.add("memory")
         if violations and not outcome.violation:
@@ -252,15 +300,53 @@ class _Group:
             self.learner = None
 
 
-def _run_provided(info, refused, name, args, kwargs):
+def _received(value, simulated, told):
+    """(``value`` with simulated tensors' data in place, problem): decided here, from the frame.
+
+    On the simulated pass every tensor of the result must have come back marked as on the
+    simulated device; ``told`` is the learner process's own explanation (where the CPU tensor
+    was created), used only when the frame shows the same problem. Elsewhere a tensor marked
+    as simulated is not a plain tensor.
+    """
+    problems = []
+
+    def visit(item, label):
+        if isinstance(item, OnSimulated):
+            return item.tensor if simulated else ForeignTensor("tensor on the simulated device",
+                                                               item.tensor)
+        if simulated and isinstance(item, torch.Tensor) and not problems:
+            problems.append(told or (
+                f"{label} is a {describe_tensor(item)} on the CPU, but the inputs were on "
+                "another\n    device. Create new tensors with device=x.device (or "
+                "x.new_zeros(...), torch.zeros_like(x)) and do\n    not move results to the CPU "
+                "(.cpu(), .to('cpu')), so that the function works on a GPU.\n    (The checks "
+                "ran it on a simulated second device, shown as 'meta'.)"))
+        if isinstance(item, (tuple, list)):
+            items = [visit(v, f"element {i} of {label}") for i, v in enumerate(item)]
+            return items if isinstance(item, list) else tuple(items)
+        if isinstance(item, dict):
+            return {k: visit(v, label) for k, v in item.items()}
+        return item
+
+    plain = visit(value, "the result")
+    return plain, (problems[0] if problems else "")
+
+
+def _run_provided(info, refused, name, args, kwargs, deadline):
     """The learner's `autograder.provided.<name>` call, computed here if the part may use it.
 
     A refusal is also appended to ``refused``: it fails the case even if the learner catches it.
+    The work is bounded before it starts (`provided.check_cost`) and must fit in what is left of
+    the call's time: nothing a notebook asks for runs unbounded in this process.
     """
     if name not in info.may_use:
         refused.append(f"{info.name} called autograder.provided.{name}, which this part may not "
                        f"use: write {info.name} with your own code.")
         raise ForbiddenOpError(refused[-1])
+    if time.monotonic() >= deadline:
+        raise LearnerGone("the call's time ran out while it used autograder.provided",
+                          timed_out=True)
+    provided.check_cost(info, name, args, kwargs)
     with _no_tf32():
         return provided.run(name, args, kwargs)
 
@@ -277,49 +363,133 @@ def _checked_value(value):
     return value
 
 
+class _ReferenceTimes:
+    """CPU seconds the course's own solution takes on an exercise's timing inputs, measured in
+    a learner process of the same kind of sandbox (once per worker thread and input shape)."""
+
+    _cache = {}
+    _lock = threading.Lock()
+
+    def __init__(self, job, sandboxes, devices):
+        self.job, self.sandboxes, self.devices = job, sandboxes, devices
+
+    def __call__(self, info, samples):
+        if not self.job.reference_cells:
+            return None
+        key = (threading.get_ident(), info.key, tuple(s.describe(info.name) for s in samples))
+        with self._lock:
+            if key in self._cache:
+                return self._cache[key]
+        times = self._measure(info, samples)
+        with self._lock:
+            self._cache[key] = times
+        return times
+
+    def _measure(self, info, samples):
+        options = {"forbidden": info.forbidden, "memory_limit": self.job.memory_limit,
+                   "cpu_limit": 600,
+                   "cuda": any(d.startswith("cuda") for d in self.devices),
+                   "output_limit": 1 << 16}
+        learner = self.sandboxes.get().spawn(options, 60.0)
+        try:
+            for label, source in self.job.reference_cells:
+                learner.request({"type": "cell", "source": source}, {"cell_done"}, 120.0)
+            times = []
+            for sample in samples:
+                best = None
+                for _ in range(2):
+                    before = learner.cpu_seconds()
+                    header, _ = learner.request(
+                        {"type": "call", "name": info.name, "exercise": info.key,
+                         "time_limit": 0, "simulated": False}, {"outcome", "missing"}, 120.0,
+                        on_provided=partial(_run_provided, info, []),
+                        args=sample.args, kwargs=sample.kwargs)
+                    after = learner.cpu_seconds()
+                    if header.get("type") != "outcome" or header.get("kind") != "returned" \
+                            or before is None or after is None:
+                        return None           # the solution cannot be timed here: no check
+                    best = after - before if best is None else min(best, after - before)
+                times.append(best)
+            return times
+        except LearnerGone:
+            return None
+        finally:
+            learner.close()
+
+
+def _not_graded(test, reason, flags=()):
+    return TestOutcome(test.grade_id, test.exercise, test.hidden, test.points, 0.0,
+                       "not graded: " + reason, tuple(flags))
+
+
 def grade_job(job: GradingJob, sandbox: Sandbox | None = None) -> NotebookResult:
-    """Grade one notebook (see the module docstring). Never raises for anything the notebook does."""
+    """Grade one notebook (see the module docstring). Never raises for anything the notebook does.
+
+    ``sandbox`` defaults to this worker thread's; a sandbox that breaks while the notebook is
+    graded is replaced before the next learner process starts.
+    """
     started = time.monotonic()
     result = NotebookResult(job.student, job.assignment, seed=job.seed,
                             content_hash=job.content_hash)
-    notebook, reason = _parse(job.notebook)
-    if notebook is None:
-        result.status, result.reason = "could not be graded", f"the notebook is {reason}"
-        result.tests = [TestOutcome(t.grade_id, t.exercise, t.hidden, t.points, 0.0,
-                                    "not graded: " + result.reason) for t in job.tests]
+    try:
+        notebook = nb.parse(job.notebook)
+    except nb.NotebookError as error:
+        result.status, result.reason = "could not be graded", f"the notebook is {error}"
+        result.tests = [_not_graded(t, result.reason) for t in job.tests]
         return result
-    sandbox = sandbox or worker_sandbox(job.sandboxed)
+    sandboxes = _Sandboxes(job, sandbox)
     devices = list(job.devices or available_devices())
     result.devices = tuple(devices)
     result.tampered_cells = _tampered(notebook, job.tests)
-    result.review = _review_reasons(_code_cells(notebook, {t.grade_id for t in job.tests}))
-    problems = {}
+    cells = _code_cells(notebook, {t.grade_id for t in job.tests})
+    result.review = review_reasons(cells)
+    for info in {get_exercise(t.exercise).key: get_exercise(t.exercise) for t in job.tests}.values():
+        if info.timing_inputs is not None:    # timed now, while no learner process is running
+            _ReferenceTimes(job, sandboxes, devices)(info, info.timing_inputs(Draw(0)))
+    budget = _Budget(job.budget)
+    problems = _Problems()
     groups = {}
     for test in job.tests:
         info = get_exercise(test.exercise)
-        key = (info.forbidden or "", info.forbid_autograd)
-        groups.setdefault(key, []).append((test, info))
+        groups.setdefault((info.forbidden or "", info.forbid_autograd), []).append((test, info))
     outcomes = {}
-    for (forbidden, _), members in groups.items():
-        group = _Group(job, sandbox, forbidden or None, devices, problems)
-        try:
-            for test, info in members:
-                group.flags = set()
-                seed = job.seed if test.hidden else 0
-                try:
-                    failure = run_check(info, lambda s, e, c=None, simulated=False:
-                                        group.call(info, s, e, c, simulated),
-                                        hidden=test.hidden, seed=seed,
-                                        devices=None if info.tensor_free else devices)
-                except LearnerGone as gone:       # the learner died while starting or replaying
-                    failure = CheckFailure(f"{info.name} could not be checked: {gone}")
-                    group.learner = None
-                outcomes[test.grade_id] = TestOutcome(
-                    test.grade_id, test.exercise, test.hidden, test.points,
-                    0.0 if failure else test.points, str(failure) if failure else "",
-                    tuple(sorted(group.flags)) if failure else ())
-        finally:
-            group.close()
+    try:
+        for members in groups.values():
+            group = _Group(job, sandboxes, members[0][1], devices, problems, cells, budget)
+            try:
+                for test, info in members:
+                    if not budget.left():
+                        raise budget.exhausted()
+                    group.flags = set()
+                    seed = job.seed if test.hidden else 0
+                    try:
+                        failure = run_check(
+                            info, lambda s, e, c=None, simulated=False, cpu=None:
+                            group.call(info, s, e, c, simulated, cpu),
+                            hidden=test.hidden, seed=seed,
+                            devices=None if info.tensor_free else devices,
+                            cpu_reference=_ReferenceTimes(job, sandboxes, devices))
+                    except LearnerGone as gone:   # the learner died while starting or replaying
+                        failure = CheckFailure(f"{info.name} could not be checked: {gone}")
+                        group.learner = None
+                    except BudgetExhausted as exhausted:
+                        failure = exhausted
+                    if isinstance(failure, BudgetExhausted):
+                        group.flags.add("timeout")
+                    outcomes[test.grade_id] = TestOutcome(
+                        test.grade_id, test.exercise, test.hidden, test.points,
+                        0.0 if failure else test.points, str(failure) if failure else "",
+                        tuple(sorted(group.flags)) if failure else ())
+                    if isinstance(failure, BudgetExhausted):
+                        raise failure
+            finally:
+                group.close()
+    except BudgetExhausted as exhausted:
+        for test in job.tests:
+            if test.grade_id not in outcomes:
+                outcomes[test.grade_id] = _not_graded(test, str(exhausted), ("timeout",))
+    finally:
+        sandboxes.close()
     result.tests = [outcomes[t.grade_id] for t in job.tests]
     result.cell_problems = list(problems.values())
     result.seconds = time.monotonic() - started

@@ -10,6 +10,7 @@ Needs only torch and the standard library (it runs on both sides).
 """
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
@@ -17,7 +18,10 @@ import struct
 
 import torch
 
-__all__ = ["MAX_FRAME", "WireError", "encode", "decode", "send", "recv", "FrameReader"]
+from .simulated import SIMULATED, SimulatedTensor
+
+__all__ = ["MAX_FRAME", "WireError", "encode", "decode", "send", "recv", "FrameReader",
+           "OnSimulated", "ForeignTensor", "Unsupported"]
 
 MAX_FRAME = 256 * 2**20          # bytes in one frame: results, inputs or a cell's output
 _HEAD = struct.Struct("<IQ")
@@ -31,21 +35,31 @@ class WireError(Exception):
     """A frame that is malformed, too large, or ended early (the other side died)."""
 
 
+def _raw_bytes(flat):
+    """The bytes of a fresh, contiguous CPU tensor (no NumPy: learner processes have none)."""
+    out = io.BytesIO()
+    flat.untyped_storage()._write_file(out, False, False, 1)
+    return out.getvalue()
+
+
 def _encode_value(value, buffers):
     if isinstance(value, torch.Tensor):
         name = str(value.dtype).removeprefix("torch.")
         if name not in _DTYPES:
             return {"$unsupported": f"tensor of dtype {name}"}
+        device = None
+        if type(value) is SimulatedTensor:           # its CPU data, marked as on that device
+            value, device = value._data, SIMULATED
         kind = "Tensor" if type(value) is torch.Tensor else type(value).__name__
         dense = value.detach()
         if dense.layout != torch.strided or dense.device.type == "meta":
             return {"$unsupported": f"{dense.layout} tensor on {dense.device}"}
         flat = torch.empty(dense.numel(), dtype=dense.dtype)   # fresh, dense, stride 1
         flat.copy_(dense.to("cpu").reshape(-1))
-        raw = flat.view(torch.uint8).numpy().tobytes() if flat.numel() else b""
+        raw = _raw_bytes(flat) if flat.numel() else b""
         buffers.append(raw)
         return {"$tensor": len(buffers) - 1, "dtype": name, "shape": list(value.shape),
-                "device": str(value.device), "type": kind}
+                "device": device or str(value.device), "type": kind}
     if isinstance(value, tuple):
         return {"$tuple": [_encode_value(v, buffers) for v in value]}
     if isinstance(value, list):
@@ -84,6 +98,17 @@ class Unsupported:
 
     def __repr__(self):
         return f"<{self.what}>"
+
+
+class OnSimulated:
+    """A tensor that the sender had on the simulated device (`autograder.simulated`): its CPU
+    data is ``tensor``. Decoded only where the receiver expects that device."""
+
+    def __init__(self, tensor):
+        self.tensor = tensor
+
+    def __repr__(self):
+        return f"<tensor on the simulated device: {self.tensor!r}>"
 
 
 class ForeignTensor:
@@ -125,10 +150,12 @@ def _decode_value(value, body, offsets, devices):
         tensor = (torch.frombuffer(raw, dtype=dtype).reshape(shape) if count
                   else torch.empty(shape, dtype=dtype))
         device = str(value.get("device", "cpu"))
-        if device != "cpu":
+        if device == SIMULATED and device in devices:
+            tensor = OnSimulated(tensor)
+        elif device != "cpu":
             tensor = tensor.to(device) if device in devices else ForeignTensor(
                 f"tensor on device {device}", tensor)
-        if value.get("type") != "Tensor" and not isinstance(tensor, ForeignTensor):
+        if value.get("type") != "Tensor" and not isinstance(tensor, (ForeignTensor, OnSimulated)):
             tensor = ForeignTensor(f"{value.get('type')} (a subclass of torch.Tensor)", tensor)
         return tensor
     raise WireError("unexpected JSON object")

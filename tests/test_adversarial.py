@@ -87,21 +87,22 @@ def _tampered(delete):
 
 
 def _lookup_table(seeds):
-    """{case key: F.conv2d answer} for corr2d's visible cases and the hidden cases of ``seeds``."""
+    """{case key: F.conv2d answer} for corr2d's visible cases and the hidden cases of ``seeds``
+    (each with the large inputs its CPU-time check draws from the same seed)."""
     from autograder.exercise_db import get_exercise
     from autograder.samples import Draw
     info = get_exercise(f"{CH1}.corr2d")
     table = {}
     for seed, hidden in [(0, False)] + [(s, True) for s in seeds]:
-        for sample in info.sample_inputs(Draw(seed), hidden):
+        for sample in [*info.sample_inputs(Draw(seed), hidden), *info.timing_inputs(Draw(seed))]:
             x, k = sample.args
             table[A.case_key(x, k)] = info.reference(x, k).tolist()
-    return table
+    return json.dumps(table)
 
 
 def _class(paths, secret, port):
     """{student: notebook}: the honest students and one student per attack."""
-    from autograder.instructor.jobs import learner_code_digest, student_seed
+    from autograder.job import learner_code_digest, student_seed
     from autograder.nbgrader_config import DEFAULT_GRADEBOOK
 
     solution = _notebook(own_helpers=False)
@@ -214,7 +215,7 @@ SCORES = {
 # Attacks that would get full marks if they worked: whatever else happens, they must not.
 MUST_NOT_GET_FULL_MARKS = ("seed_from_feedback", "planted_module", "memory_scan")
 
-# The flags (autograder.instructor.results.FLAGS) that each attack must raise in the CSV.
+# The flags (autograder.result.FLAGS) that each attack must raise in the CSV.
 # "memory": an allocation refused at --memory-limit (an error in a cell or a call) hits the memory
 # limit as much as a process killed for it. posixsubprocess: a process start that only the seccomp
 # filter stops is still an attempt to start a process.
@@ -408,7 +409,7 @@ def test_each_attack_is_flagged(graded, student):
 
 
 def test_flags_are_known_words():
-    from autograder.instructor.results import FLAGS as KNOWN
+    from autograder.result import FLAGS as KNOWN
     assert {f for expected in FLAGS.values() for f in expected} <= set(KNOWN)
 
 
@@ -575,7 +576,7 @@ def test_a_forged_violation_cannot_break_the_summary_or_the_csv(broken_runs):
     failing call: the kind lands unfiltered in the test's flags, GradingRun.summary raises
     KeyError (FLAGS[flag]) on this and on every later run (the result is stored), and the CSV's
     flags column holds a spreadsheet formula."""
-    from autograder.instructor.results import FLAGS as KNOWN
+    from autograder.result import FLAGS as KNOWN
     run = broken_runs["forged_violation"]
     proc = run["proc"]
     assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr[-3000:]

@@ -1,11 +1,13 @@
 """Grading on a real Dask cluster, through the real command line.
 
 A module fixture starts a Dask scheduler and two Dask workers from this virtual environment, all
-bound to 127.0.0.1, and always stops them (terminate, then kill, each process group). A small
-class of chapter-1 submissions is then graded three ways (``--workers 1``, ``--workers 2`` and
-``--scheduler``): the three CSVs must be byte-identical and the scores right. Finally one Dask
-worker is killed (SIGKILL, its whole process group) while it is grading a notebook: the command
-must still exit 0, with a graded row and the right score for every student.
+bound to 127.0.0.1, and always stops them (terminate, then kill, each process group). The
+workers are started as Dask's documentation starts them, ``dask worker ADDRESS``: one thread per
+core (2 here), so that each worker grades two notebooks at once. A class of 14 chapter-1
+submissions is then graded three ways (``--workers 1``, ``--workers 2`` and ``--scheduler``):
+the three CSVs must be byte-identical and the scores right. Finally one Dask worker is killed
+(SIGKILL, its whole process group) while it is grading: the command must still exit 0, with a
+graded row and the right score for every student.
 """
 import os
 import signal
@@ -34,7 +36,7 @@ MUTANTS, ALTERNATES = load_all()
 # --- the class ----------------------------------------------------------------------------------
 def _points():
     """{function: points of its tests} and the assignment's total, from the source notebook."""
-    from autograder.instructor.jobs import source_tests
+    from autograder.job import source_tests
     points = {}
     for test in source_tests(SOLUTIONS / CH1 / f"{CH1}.ipynb"):
         points[test.function] = points.get(test.function, 0.0) + float(test.points)
@@ -65,11 +67,16 @@ def _class(root, larger=False):
                                     full - points["conv_output_size"]),
         "alternate": (alternates, full),
     }
+    students["alternate_b"] = ({name: _one(ALTERNATES, name, 1) for name in solution}, full)
+    students["mutant_conv_output_size_b"] = (
+        {**solution, "conv_output_size": _one(MUTANTS, "conv_output_size", 2)},
+        full - points["conv_output_size"])
+    students["mutant_convolve2d_b"] = ({**solution, "convolve2d": _one(MUTANTS, "convolve2d", 1)},
+                                       full - points["convolve2d"])
+    for letter in "cdefg":
+        students[f"perfect_{letter}"] = (solution, full)
     if larger:
-        students["alternate_b"] = ({name: _one(ALTERNATES, name, 1) for name in solution}, full)
-        students["mutant_conv_output_size_b"] = (
-            {**solution, "conv_output_size": _one(MUTANTS, "conv_output_size", 2)},
-            full - points["conv_output_size"])
+        students["alternate_c"] = ({name: _one(ALTERNATES, name, 2) for name in solution}, full)
     for student, (sources, _) in students.items():
         write_submission(root, student, CH1, filled_exercise(CH1, sources))
     return {student: score for student, (_, score) in students.items()}, full
@@ -127,10 +134,9 @@ class Cluster:
     def start(self, workers):
         self._start("scheduler", "scheduler", "--host", "127.0.0.1",
                     "--port", self.address.rsplit(":", 1)[1], "--no-dashboard")
-        for i in range(workers):
-            self._start(f"worker{i}", "worker", self.address, "--nworkers", "1", "--nthreads", "1",
-                        "--no-dashboard", "--host", "127.0.0.1",
-                        "--local-directory", str(self.folder / f"worker{i}"))
+        for i in range(workers):            # as users start them: one thread per core
+            self._start(f"worker{i}", "worker", self.address, "--no-dashboard",
+                        "--host", "127.0.0.1", "--local-directory", str(self.folder / f"worker{i}"))
         self.wait_for_workers(workers, START_TIMEOUT)
 
     def client(self, timeout=30):

@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from autograder.instructor.jobs import learner_code_digest, student_seed
+from autograder.job import learner_code_digest, student_seed
 from autograder.instructor.record import read_csv
 from tests.conftest import (REPO, SOLUTIONS, filled_exercise, nbgrader_meta, points,
                             read_notebook, solution_sources, summary_block, total_points,

@@ -146,7 +146,7 @@ def _exported(course):
 
 def _code(course, student):
     """The learner-code digest of a submission (part of its hidden seed)."""
-    from autograder.instructor.jobs import learner_code_digest
+    from autograder.job import learner_code_digest
     return learner_code_digest((course / "submitted" / student / A / f"{A}.ipynb").read_text())
 
 
@@ -215,7 +215,7 @@ def test_nbgrader_export_lists_the_same_scores(graded):
 
 
 def test_grade_seeds_come_from_the_course_secret(graded):
-    from autograder.instructor.jobs import student_seed
+    from autograder.job import student_seed
 
     course, *_ = graded
     secret = _secret(course)
@@ -288,7 +288,7 @@ def test_stock_feedback_hides_hidden_tests_and_grader_frames(stock):
 
 
 def test_stock_hidden_seed_comes_from_the_course_secret(stock):
-    from autograder.instructor.jobs import student_seed
+    from autograder.job import student_seed
 
     course, _, feedback = stock
     secret = _secret(course)

@@ -10,8 +10,8 @@ import pytest
 
 from autograder.instructor.feedback import render_markdown, write_feedback
 from autograder.instructor.report import normalise_message, write_report
-from autograder.instructor.results import FLAGS, CellProblem, NotebookResult
-from autograder.instructor.results import TestOutcome as Outcome
+from autograder.result import FLAGS, CellProblem, NotebookResult
+from autograder.result import TestOutcome as Outcome
 
 REPO = Path(__file__).resolve().parent.parent
 A1, A2 = "01_cross_correlation", "02_multichannel"
@@ -208,7 +208,7 @@ def test_report_and_feedback_add_no_torch_import(tmp_path):
             "sys.modules['autograder'] = pkg; "
             "from autograder.instructor.report import write_report; "
             "from autograder.instructor.feedback import write_feedback; "
-            "from autograder.instructor.results import NotebookResult as R; "
+            "from autograder.result import NotebookResult as R; "
             f"write_report([R('a', 'x')], {str(tmp_path / 'r.html')!r}); "
             f"write_feedback(R('a', 'x'), None, {str(tmp_path / 'f.html')!r}); "
             "assert 'torch' not in sys.modules, 'torch was imported'")

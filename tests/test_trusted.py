@@ -156,7 +156,7 @@ def test_disabled_operators_stay_disabled_in_every_thread_alias_and_namespace():
 
 
 def _job(notebook, student="s", seed=12345, assignment=CH1, **options):
-    from autograder.instructor.jobs import GradingJob, source_tests
+    from autograder.job import GradingJob, source_tests
     return GradingJob(student, assignment, json.dumps(notebook), source_tests(
         SOLUTIONS / assignment / f"{assignment}.ipynb"), seed, "hash", cell_timeout=20,
         call_time_limit=3, sandboxed=shutil.which("bwrap") is not None, **options)

@@ -198,10 +198,24 @@ def conv_output_size_samples(draw, hidden):
     return samples
 
 
+def corr2d_timing_inputs(draw):
+    """16,384 images of 4x4, then one image of 96x96, with a 3x3 kernel (float32).
+
+    A loop over the images of the first runs 16,384 times, a loop over the output positions of
+    the second 8,836 times: either costs 50 to 1000 times the course's solution in the grader's
+    CPU-time check, while a vectorised function (any way of forming the windows, an FFT, a
+    banded matrix per kernel row) stays within a few times it.
+    """
+    k = draw.tensor(3, 3)
+    return (SampleInput((draw.tensor(128, 128, 4, 4), k.clone()), note="16,384 small images"),
+            SampleInput((draw.tensor(96, 96), k.clone()), note="one larger image"))
+
+
 EXERCISES = [
     ExerciseInfo(ASSIGNMENT, "corr2d", ("x", "k"), corr2d_reference,
                  "F.conv2d on each (H, W) image as a (1, 1, H, W) tensor", corr2d_samples,
-                 forbidden=CONVOLUTION, op_count_inputs=corr2d_op_count_inputs),
+                 forbidden=CONVOLUTION, op_count_inputs=corr2d_op_count_inputs,
+                 timing_inputs=corr2d_timing_inputs),
     ExerciseInfo(ASSIGNMENT, "convolve2d", ("x", "k"), convolve2d_reference,
                  "F.conv2d with the kernel flipped", convolve2d_samples, forbidden=CONVOLUTION),
     ExerciseInfo(ASSIGNMENT, "pad2d", ("x", "padding"), pad2d_reference, "F.pad",

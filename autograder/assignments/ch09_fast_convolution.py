@@ -225,6 +225,17 @@ def conv_transpose2d_col2im_samples(draw, hidden):
     return samples
 
 
+def conv2d_im2col_timing_inputs(draw):
+    """1,024 images of 2x5x5, then one image of 2x96x96; 4 output channels, a 3x3 kernel,
+    padding 1 (float32). A loop over the images of the first, or over the output positions of
+    the second, costs 50 to 1000 times the course's solution in the grader's CPU-time check."""
+    weight, bias = draw.tensor(4, 2, 3, 3), draw.tensor(4)
+    return (SampleInput((draw.tensor(1024, 2, 5, 5), weight.clone(), bias.clone()),
+                        {"padding": 1}, note="1,024 small images"),
+            SampleInput((draw.tensor(1, 2, 96, 96), weight.clone(), bias.clone()),
+                        {"padding": 1}, note="one larger image"))
+
+
 EXERCISES = [
     ExerciseInfo(ASSIGNMENT, "im2col",
                  ("input", "kernel_size", "stride", "padding", "dilation"),
@@ -233,7 +244,8 @@ EXERCISES = [
                  ("input", "weight", "bias", "stride", "padding", "dilation"),
                  conv2d_im2col_reference, "F.conv2d", conv2d_im2col_samples,
                  forbidden=f"{CONVOLUTION}|{UNFOLD}",
-                 op_count_inputs=conv2d_im2col_op_count_inputs),
+                 op_count_inputs=conv2d_im2col_op_count_inputs,
+                 timing_inputs=conv2d_im2col_timing_inputs),
     ExerciseInfo(ASSIGNMENT, "col2im",
                  ("input", "output_size", "kernel_size", "stride", "padding", "dilation"),
                  col2im_reference, "F.fold", col2im_samples, forbidden=UNFOLD),

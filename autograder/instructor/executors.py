@@ -13,7 +13,7 @@ import os
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 
-from .results import NotebookResult
+from ..result import NotebookResult
 
 __all__ = ["grade_in_worker", "warm_worker", "run_serial", "LocalPool", "run_dask", "Executor"]
 

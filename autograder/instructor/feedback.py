@@ -2,23 +2,20 @@
 
 `write_feedback` shows a header (student, assignment, score, status, the hidden cases' seed,
 devices, how to replay a failure), then the submitted notebook in order: markdown rendered with
-mistune (raw HTML escaped; math rendered offline as MathML by latex2mathml), learner code as
-escaped code with any problem of that cell beneath it, and in place of every graded test cell a
-named box with the points, PASSED/FAILED and the grader's message. The source of test cells is
+mistune (raw HTML escaped; math rendered offline as allow-listed MathML by latex2mathml), learner
+code as escaped code with any problem of that cell beneath it, and in place of every graded test
+cell a named box with the points, PASSED/FAILED and the grader's message. The source of test cells is
 never shown (hidden tests must not leak), nor are cell outputs or Python tracebacks. The page
-loads nothing from elsewhere: no scripts, no fonts, no links to other sites.
+loads nothing from elsewhere: no scripts, no fonts, no links to other sites. Learner text goes
+through `autograder.instructor.sanitize` (markdown, math) or is escaped: none of its markup is live.
 """
 from __future__ import annotations
 
-import re
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
-import mistune
-from latex2mathml.converter import convert_to_element
-
 from .report import clean_message, esc, msg_html, page, table
-from .results import FLAGS
+from ..result import FLAGS
+from .sanitize import markdown_html
 
 __all__ = ["write_feedback", "render_markdown"]
 
@@ -32,52 +29,11 @@ CSS = """
 .md { margin: 1rem 0; } math[display="block"] { margin: .5rem 0; }
 """
 
-# fenced or inline code (left alone), then $$display$$, then $inline$ math
-_MATH = re.compile(r"(```.*?```|~~~.*?~~~|`[^`\n]*`)|(?<!\\)\$\$(.+?)\$\$|(?<![\\$])\$((?:\\.|[^$\\])+?)\$",
-                   re.S)
-_CHARREF = re.compile(r"&amp;(#x?[0-9A-Fa-f]+;)")
-
-
-class _OfflineRenderer(mistune.HTMLRenderer):
-    """Links keep their text and show the address as text; images show their alt text."""
-
-    def link(self, text, url, title=None):
-        return text if url.startswith("#") else f'{text} <span class="muted">({esc(url)})</span>'
-
-    def image(self, text, url, title=None):
-        return f'<span class="muted">[image: {esc(text)}]</span>'
-
-
-_markdown = mistune.create_markdown(escape=True, renderer=_OfflineRenderer(escape=True),
-                                    plugins=["table", "strikethrough"])
-
-
-def _mathml(tex: str, display: str) -> str:
-    """MathML for `tex` (text escaped, no namespace URL), or the TeX in <code> if it fails."""
-    try:
-        element = convert_to_element(tex, display=display)
-        element.attrib.pop("xmlns", None)
-        return _CHARREF.sub(r"&\1", ET.tostring(element, encoding="unicode"))
-    except Exception:  # latex2mathml rejects some TeX: show it as written
-        return f"<code>{esc(tex)}</code>"
-
 
 def render_markdown(source: str) -> str:
-    """Markdown to HTML, offline: raw HTML is escaped, `$...$` / `$$...$$` become <math>
-    (protected from the markdown renderer by placeholders), links carry no href."""
-    maths, tag = [], "MATHXPH"
-    while tag in source:  # a placeholder that the source cannot contain
-        tag += "X"
-
-    def protect(m):
-        if m.group(1) or (m.group(3) and "\n\n" in m.group(3)):
-            return m.group(0)
-        display = m.group(2) is not None
-        maths.append(_mathml(m.group(2) if display else m.group(3), "block" if display else "inline"))
-        return f"{tag}{len(maths) - 1}Z"
-
-    rendered = _markdown(_MATH.sub(protect, source))
-    return re.sub(tag + r"(\d+)Z", lambda m: maths[int(m.group(1))], rendered)
+    """Markdown to HTML, offline and inert (`autograder.instructor.sanitize.markdown_html`): raw
+    HTML is escaped, `$...$` / `$$...$$` become allow-listed MathML, links carry no href."""
+    return markdown_html(source)
 
 
 def _source(cell) -> str:

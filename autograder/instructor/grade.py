@@ -7,15 +7,17 @@
 """
 from __future__ import annotations
 
+import os
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .executors import Executor
-from .jobs import GradingJob, content_hash, learner_code_digest, source_tests, student_seed
+from ..job import (GradingJob, content_hash, learner_code_digest, reference_cells, source_tests,
+                   student_seed)
 from .record import Recorder
-from .results import FLAGS, NotebookResult
+from ..result import FLAGS, NotebookResult
 
 __all__ = ["grade", "GradingRun", "MAX_NOTEBOOK_BYTES"]
 
@@ -76,24 +78,36 @@ class GradingRun:
         return "\n".join(lines)
 
 
+def _readable(name):
+    """``name`` as text every output can hold: a folder name that is not valid UTF-8 keeps its
+    bytes as escapes (the student is still listed, as "could not be graded")."""
+    try:
+        name.encode("utf-8")
+        return name, ""
+    except UnicodeEncodeError:
+        shown = os.fsencode(name).decode("utf-8", "backslashreplace")
+        return shown, f"the folder name {shown!r} is not valid UTF-8: rename it and grade again"
+
+
 def _submissions(submitted_dir, known):
-    """{(student, assignment): notebook path or None}, and warnings for what is skipped."""
+    """{(student, assignment): notebook path, or why it cannot be read}, and warnings for what
+    is skipped. A student folder with an unreadable name is listed with the reason."""
     found, warnings = {}, []
     for student_dir in sorted(p for p in Path(submitted_dir).iterdir() if p.is_dir()):
+        student, problem = _readable(student_dir.name)
         for assignment_dir in sorted(p for p in student_dir.iterdir() if p.is_dir()):
-            name = assignment_dir.name
-            if name not in known:
-                warnings.append(f"{student_dir.name}/{name} is not an assignment of this "
-                                "course; skipped")
+            name, bad_name = _readable(assignment_dir.name)
+            if bad_name or name not in known:
+                warnings.append(f"{student}/{name} is not an assignment of this course; skipped")
                 continue
             notebook = assignment_dir / f"{name}.ipynb"
-            found[(student_dir.name, name)] = notebook if notebook.is_file() else None
+            found[(student, name)] = problem or (notebook if notebook.is_file() else None)
     return found, warnings
 
 
 def grade(submitted_dir, *, out, course, feedback_dir=None, report=None, workers=None,
           scheduler=None, force=False, sandboxed=True, cell_timeout=60.0, call_time_limit=None,
-          memory_limit=4 << 30, secret=None, progress=True, log=None):
+          budget=120.0, memory_limit=4 << 30, secret=None, progress=True, log=None):
     """Grade ``submitted_dir/<student>/<assignment>/<assignment>.ipynb`` (see the module docstring).
 
     Returns a `GradingRun`. The submitted files are only read. Ctrl-C stops the run after
@@ -109,6 +123,7 @@ def grade(submitted_dir, *, out, course, feedback_dir=None, report=None, workers
     students = sorted({s for s, _ in submissions})
     assignments = sorted({a for _, a in submissions})
     tests = {a: source_tests(course.source_notebook(a)) for a in assignments}
+    solutions = {a: reference_cells(course.source_notebook(a)) for a in assignments}
     executor = Executor(workers=workers, scheduler=scheduler, sandboxed=sandboxed)
     recorder = Recorder(course, feedback_dir)
     run = GradingRun(rows=[], csv_path=Path(out), feedback_dir=feedback_dir,
@@ -116,10 +131,10 @@ def grade(submitted_dir, *, out, course, feedback_dir=None, report=None, workers
     texts, jobs = {}, []
     try:
         for (student, assignment), path in sorted(submissions.items()):
-            if path is None:
+            if path is None or isinstance(path, str):
                 recorder.record(NotebookResult(
                     student, assignment, status="could not be graded",
-                    reason=f"no notebook {assignment}.ipynb in the submission folder"))
+                    reason=path or f"no notebook {assignment}.ipynb in the submission folder"))
                 continue
             data = path.read_bytes()
             digest = content_hash(data, tests[assignment], secret)
@@ -137,8 +152,9 @@ def grade(submitted_dir, *, out, course, feedback_dir=None, report=None, workers
                 student, assignment, text, tests[assignment],
                 student_seed(student, assignment, assignment, secret,
                              learner_code_digest(text)), digest,
-                cell_timeout=cell_timeout, call_time_limit=call_time_limit,
-                memory_limit=memory_limit, sandboxed=sandboxed))
+                cell_timeout=cell_timeout, call_time_limit=call_time_limit, budget=budget,
+                memory_limit=memory_limit, sandboxed=sandboxed,
+                reference_cells=solutions[assignment]))
         log(f"Grading {len(jobs)} notebook(s) ({len(run.skipped)} unchanged, skipped) with "
             + (f"the Dask cluster at {scheduler}" if scheduler else
                f"{workers} worker(s)") + ("" if sandboxed else " WITHOUT the sandbox") + ".")

@@ -15,7 +15,8 @@ import sqlite3
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .results import NotebookResult
+from .. import notebook as nb
+from ..result import NotebookResult
 
 __all__ = ["Recorder", "CSV_COLUMNS"]
 
@@ -189,23 +190,16 @@ def _cell(value):
 def _renderable(text):
     """The submitted notebook as a dict of well-formed cells only (for the feedback page)."""
     try:
-        notebook = json.loads(text)
-    except ValueError:
-        notebook = None
-    if not isinstance(notebook, dict) or not isinstance(notebook.get("cells"), list):
+        notebook = nb.parse(text)
+    except nb.NotebookError:
         return {"cells": []}
     cells = []
-    for cell in notebook["cells"]:
-        if not isinstance(cell, dict) or not isinstance(cell.get("metadata", {}), dict):
-            continue
-        source = cell.get("source", "")
-        if isinstance(source, list):
-            source = "".join(str(part) for part in source)
-        meta = cell.get("metadata", {})
-        if not isinstance(meta.get("nbgrader", {}), dict):
-            meta = {k: v for k, v in meta.items() if k != "nbgrader"}
-        cells.append({"cell_type": str(cell.get("cell_type", "code")), "source": str(source),
-                      "metadata": meta})
+    for cell in notebook.cells:
+        metadata = {k: v for k, v in cell.metadata.items() if k != "nbgrader"}
+        if cell.nbgrader:
+            metadata["nbgrader"] = cell.nbgrader
+        cells.append({"cell_type": cell.cell_type, "source": cell.source,
+                      "metadata": metadata})
     return {"cells": cells, "metadata": {}}
 
 
@@ -226,7 +220,8 @@ def _autograded_notebook(submitted_text, result):
             grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
             if grade_id in outcomes:
                 cell.outputs = test_cell_outputs(outcomes[grade_id])
-    return nbformat.writes(notebook)
+    from .sanitize import sanitize_notebook  # no learner markup is live when formgrader renders it
+    return nbformat.writes(sanitize_notebook(notebook))
 
 
 def read_csv(path):

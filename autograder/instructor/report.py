@@ -6,12 +6,13 @@ data URIs drawn with matplotlib's Agg canvas, imported only when a report is wri
 neither torch nor nbgrader.
 
 The small HTML helpers here (`esc`, `clean_message`, `page`, `table`, `Raw`) are shared with
-`autograder.instructor.feedback`.
+`autograder.instructor.feedback`. Learner text reaches the report only as data (student ids,
+cell names, messages, reasons), and every such string is escaped (`esc`, i.e.
+`autograder.instructor.sanitize.escape`): no markup from a learner is live in the page.
 """
 from __future__ import annotations
 
 import base64
-import html
 import io
 import math
 import re
@@ -19,7 +20,8 @@ import statistics
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from .results import FLAGS, STATUSES
+from ..result import FLAGS, STATUSES
+from .sanitize import escape
 
 __all__ = ["write_report", "normalise_message", "clean_message"]
 
@@ -45,8 +47,8 @@ class Raw(str):
 
 
 def esc(value) -> str:
-    """HTML-escape str(value), quotes included."""
-    return html.escape(str(value), quote=True)
+    """HTML-escape str(value), quotes included (`autograder.instructor.sanitize.escape`)."""
+    return escape(value)
 
 
 _TB_LINE = re.compile(r"^(\s|Traceback \(most recent call last\)|During handling|The above exception)")

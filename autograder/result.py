@@ -19,6 +19,8 @@ FLAGS = {
     "forbidden": "called a forbidden operation",
     "crash": "crashed the learner's process",
     "tampered": "edited or deleted a test cell",
+    "tampering": "changed, inside its own process, what the grader relies on (the library's "
+                 "code or state): the tests that ran after it failed",
     "review": "uses low-level tricks (ctypes, memory maps, dispatcher internals, obfuscated "
               "imports): the sandbox cannot rule out tampering inside the learner's own "
               "process, so review this notebook by hand",

@@ -12,9 +12,11 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 
-__all__ = ["TestCell", "GradingJob", "source_tests", "released_source", "student_seed",
+from . import notebook as nb
+
+__all__ = ["TestCell", "GradingJob", "source_tests", "reference_cells", "released_source",
+           "student_seed",
            "learner_code_digest", "content_hash", "GRADER_VERSION"]
 
 # Bump when grading itself changes, so `grade` regrades notebooks graded by an older version.
@@ -43,19 +45,14 @@ class GradingJob:
     content_hash: str
     cell_timeout: float = 60.0       # seconds one learner cell may run
     call_time_limit: float | None = None   # seconds one call may run (default: per exercise)
+    budget: float = 120.0            # seconds for the whole notebook: every cell and call
     memory_limit: int = 4 << 30      # bytes of address space for a learner process
     sandboxed: bool = True
     devices: tuple | None = None     # default: CPU plus every CUDA device of the worker
     options: dict = field(default_factory=dict)
-
-
-def _nbgrader(cell):
-    return cell.get("metadata", {}).get("nbgrader", {}) if isinstance(cell, dict) else {}
-
-
-def _source(cell):
-    source = cell.get("source", "")
-    return "".join(source) if isinstance(source, list) else str(source)
+    # the course solution's code cells [(label, source)]: timed in the same sandbox, they set
+    # how much CPU time a vectorised function may take (`ExerciseInfo.timing_inputs`)
+    reference_cells: tuple = ()
 
 
 _HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?^[ \t]*### END HIDDEN TESTS[ \t]*\n?",
@@ -80,25 +77,37 @@ def _check_call(source):
 
 
 def source_tests(source_notebook, released=False):
-    """The `TestCell`s of an nbgrader source notebook (path or parsed dict), in order.
+    """The `TestCell`s of an nbgrader source notebook (a path, a parsed dict such as an
+    nbformat node, or an `autograder.notebook.Notebook`), in order.
 
     ``released=True`` reads a student version instead: its hidden-test cells hold no ``check``
     call any more and are left out.
     """
     notebook = source_notebook
-    if not isinstance(notebook, dict):
-        notebook = json.loads(Path(source_notebook).read_text())
+    if isinstance(notebook, dict):
+        notebook = nb.parse(notebook)
+    elif not isinstance(notebook, nb.Notebook):
+        notebook = nb.read(notebook)
     tests = []
-    for cell in notebook["cells"]:
-        meta = _nbgrader(cell)
-        if cell.get("cell_type") == "code" and meta.get("grade") and not meta.get("solution"):
-            source = _source(cell)
-            if released and "check(" not in source:
-                continue
-            exercise, function, hidden = _check_call(source)
-            tests.append(TestCell(meta["grade_id"], exercise, function, hidden,
-                                  float(meta.get("points", 0)), released_source(source)))
+    for cell in notebook.test_cells():
+        if released and "check(" not in cell.source:
+            continue
+        exercise, function, hidden = _check_call(cell.source)
+        tests.append(TestCell(cell.grade_id, exercise, function, hidden,
+                              float(cell.nbgrader.get("points", 0)), released_source(cell.source)))
     return tuple(tests)
+
+
+def reference_cells(source_notebook):
+    """The course solution's code cells, ``((label, source), ...)``: every code cell of an
+    nbgrader source notebook but its test cells (a path, a parsed dict or a `Notebook`)."""
+    notebook = source_notebook
+    if isinstance(notebook, dict):
+        notebook = nb.parse(notebook)
+    elif not isinstance(notebook, nb.Notebook):
+        notebook = nb.read(notebook)
+    return tuple((cell.label, cell.source) for cell in notebook.learner_cells()
+                 if cell.source.strip())
 
 
 def student_seed(student_id, assignment_id, notebook_id, secret, code=""):
@@ -118,15 +127,13 @@ def learner_code_digest(notebook_text):
 
     Unchanged by outputs, metadata and test cells, so stock nbgrader (which restores test cells
     before grading) and ``python -m autograder grade`` derive the same seed from a submission.
+    A text that is not a notebook is digested whole.
     """
     try:
-        cells = json.loads(notebook_text)["cells"]
-        sources = [_source(c) for c in cells if isinstance(c, dict)
-                   and c.get("cell_type") == "code"
-                   and not (_nbgrader(c).get("grade") and not _nbgrader(c).get("solution"))]
-    except (ValueError, TypeError, KeyError, AttributeError):
+        sources = [cell.source for cell in nb.parse(notebook_text).learner_cells()]
+    except nb.NotebookError:
         sources = [str(notebook_text)]
-    return hashlib.sha256("\x00".join(sources).encode()).hexdigest()
+    return hashlib.sha256("\x00".join(sources).encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def content_hash(notebook_bytes, tests, secret):
