@@ -145,7 +145,7 @@ class _DispatchWatch(TorchDispatchMode):
             raise ForbiddenOpError(forbidden_message(self.function_name, name))
         if self.forbid_autograd and (_current_graph_task() != -1
                                      or _needs_autograd(func, args, kwargs)):
-            what = "the backward pass (torch.autograd)" if _current_graph_task() != -1 else name
+            what = BACKWARD_PASS if _current_graph_task() != -1 else name
             self.autograd_calls.append(what)
             raise ForbiddenOpError(autograd_message(self.function_name, what))
         self.op_count += 1
@@ -153,6 +153,7 @@ class _DispatchWatch(TorchDispatchMode):
 
 
 _current_graph_task = torch._C._current_graph_task_id
+BACKWARD_PASS = "a backward pass"
 
 
 _NUMPY_EXITS = {torch.Tensor.numpy, torch.Tensor.__array__}
@@ -201,6 +202,7 @@ def _needs_autograd(func, args, kwargs):
 def autograd_message(function_name, op_name):
     how = (f"created a tensor with {op_name.split('(')[0]}(..., requires_grad=True)"
            if op_name.endswith("requires_grad=True)") else
+           "ran a backward pass (torch.autograd)" if op_name == BACKWARD_PASS else
            f"called {op_name} on a tensor that requires grad")
     return (f"{function_name} used autograd: it {how}. This "
             "exercise is about computing the gradients yourself: write them as convolutions "

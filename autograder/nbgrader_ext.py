@@ -22,8 +22,9 @@ from traitlets import Bool, Float, Unicode
 
 from .errors import wrap_message
 from .instructor.course import read_or_create_secret
-from .job import (GradingJob, content_hash, learner_code_digest, source_tests,
-                              student_seed)
+from .job import (GradingJob, content_hash, learner_code_digest, reference_cells,
+                  source_tests, student_seed)
+from .notebook import NotebookError
 
 __all__ = ["TrustedGrading", "ConciseErrors", "test_cell_outputs"]
 
@@ -72,7 +73,8 @@ class TrustedGrading(NbGraderPreprocessor):
                          student_seed(student, assignment, notebook_id, secret,
                                       learner_code_digest(text)),
                          content_hash(text.encode(), tests, secret),
-                         cell_timeout=self.cell_timeout, sandboxed=self.sandboxed)
+                         cell_timeout=self.cell_timeout, sandboxed=self.sandboxed,
+                         reference_cells=self._solution(assignment, notebook_id))
         result = grade_job(job, worker_sandbox(self.sandboxed))
         if result.status != "graded":
             raise RuntimeError(f"{student}/{assignment}/{notebook_id} could not be graded: "
@@ -98,6 +100,20 @@ class TrustedGrading(NbGraderPreprocessor):
         resources.setdefault("autograder", {})["result"] = result
         from .instructor.sanitize import sanitize_notebook  # no learner markup live in autograded/
         return sanitize_notebook(nb), resources
+
+
+    def _solution(self, assignment, notebook_id):
+        """The course's solution cells (the source notebook's), for the CPU-time check; () when
+        the course keeps no source notebook here."""
+        course = self.config.get("CourseDirectory", {})
+        root = Path(course.get("root") or os.getcwd())
+        source = Path(course.get("source_directory") or "source")
+        path = (source if source.is_absolute() else root / source) / assignment / \
+            f"{notebook_id}.ipynb"
+        try:
+            return reference_cells(path)
+        except NotebookError:
+            return ()
 
 
 def _error(ename, evalue):

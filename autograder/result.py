@@ -19,6 +19,8 @@ FLAGS = {
     "forbidden": "called a forbidden operation",
     "crash": "crashed the learner's process",
     "tampered": "edited or deleted a test cell",
+    "unchecked": "a case could not run on the simulated device (a limit of the grader, or an "
+                 "error the notebook raised itself): checked on the CPU only",
     "tampering": "changed, inside its own process, what the grader relies on (the library's "
                  "code or state): the tests that ran after it failed",
     "review": "uses low-level tricks (ctypes, memory maps, dispatcher internals, obfuscated "
@@ -34,8 +36,9 @@ STATUSES = ("graded", "not submitted", "could not be graded")
 class TestOutcome:
     """One graded test cell, judged by the trusted grader.
 
-    ``message`` is empty when the test passed; otherwise it says which case failed, what differs
-    and how to replay it (the same text the visible check prints in the notebook).
+    ``message`` says, for a failed test, which case failed, what differs and how to replay it
+    (the same text the visible check prints in the notebook); for a passed test it is empty, or
+    a note (e.g. cases that could only be checked on the CPU).
     """
 
     grade_id: str            # nbgrader cell id, e.g. "test_corr2d_hidden"

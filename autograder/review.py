@@ -28,6 +28,9 @@ ALLOWED_SPECIAL = {"__init__", "__name__", "__doc__", "__len__", "__repr__", "__
                    "__eq__", "__hash__", "__file__", "__version__"}
 # Private names of PyTorch's that learners meet in tutorials, harmless.
 ALLOWED_PRIVATE = {"_pair", "_single", "_triple", "_quadruple", "_ntuple"}
+# What a notebook imports from the check library (the rest is the grader's own machinery).
+PUBLIC_LIBRARY = {"check", "provided", "sample_input", "simulated_device", "assert_matches",
+                  "CheckFailure"}
 # Modules for introspection, native code, processes, serialised code or the import system.
 SUSPICIOUS_MODULES = {
     "ctypes", "_ctypes", "gc", "inspect", "sys", "importlib", "builtins", "types", "marshal",
@@ -81,6 +84,8 @@ class _Reader(ast.NodeVisitor):
         for alias in node.names:
             if _private(alias.name):
                 self.note(node, f"imports the private name {alias.name}")
+            elif node.module == "autograder" and alias.name not in PUBLIC_LIBRARY:
+                self.note(node, f"imports the grader's own {alias.name}")
             self.modules.add(alias.asname or alias.name)
         if node.level:
             self.note(node, "a relative import")
@@ -88,7 +93,9 @@ class _Reader(ast.NodeVisitor):
 
     def _module(self, node, name):
         parts = name.split(".")
-        if parts[0] in SUSPICIOUS_MODULES:
+        if parts[0] == "autograder" and parts[1:] not in ([], ["provided"]):
+            self.note(node, f"imports the grader's own module {name}")
+        elif parts[0] in SUSPICIOUS_MODULES:
             self.note(node, f"imports {name}")
         elif any(_private(part) for part in parts):
             self.note(node, f"imports the private module {name}")

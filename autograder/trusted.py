@@ -8,13 +8,16 @@ and then, for each test cell of the instructor's source notebook, generates the 
 (visible seed, or the student's hidden seed), computes the PyTorch references here, sends only
 the inputs to the learner process, receives what the learner's function returned (decoded by
 `autograder.wire`, never unpickled) and compares here (`autograder.checks.run_check`). Nothing
-the notebook does can change a score except the values its functions return.
+the notebook does can change a score except the values its functions return, and how much CPU
+time they take, which is read from outside the learner process (`Learner.cpu_seconds`).
 
-Needs torch, NumPy and the learner library; not nbgrader (it runs on GPU machines without it).
+A notebook gets a wall-clock budget for everything it runs (`GradingJob.budget`); a sandbox that
+breaks (a late reply, files it could not remove) is replaced before the next learner process.
+
+Needs torch and the learner library; not nbgrader (it runs on GPU machines without it).
 """
 from __future__ import annotations
 
-import re
 import threading
 import time
 from functools import partial
@@ -27,9 +30,9 @@ from .checks import CallOutcome, _no_tf32, available_devices, judge_call, run_ch
 from .errors import BudgetExhausted, CheckFailure, ForbiddenOpError
 from .exercise_db import get_exercise
 from .job import GradingJob
+from .protocol import OUTCOME_FIELDS
 from .result import CellProblem, NotebookResult, TestOutcome
 from .review import review_reasons
-from .protocol import OUTCOME_FIELDS
 from .sandbox import LearnerGone, Sandbox
 from .samples import Draw, SampleInput
 from .simulated import describe_tensor
@@ -462,13 +465,14 @@ def grade_job(job: GradingJob, sandbox: Sandbox | None = None) -> NotebookResult
                         raise budget.exhausted()
                     group.flags = set()
                     seed = job.seed if test.hidden else 0
+                    notes = []
                     try:
                         failure = run_check(
                             info, lambda s, e, c=None, simulated=False, cpu=None:
                             group.call(info, s, e, c, simulated, cpu),
                             hidden=test.hidden, seed=seed,
                             devices=None if info.tensor_free else devices,
-                            cpu_reference=_ReferenceTimes(job, sandboxes, devices))
+                            cpu_reference=_ReferenceTimes(job, sandboxes, devices), notes=notes)
                     except LearnerGone as gone:   # the learner died while starting or replaying
                         failure = CheckFailure(f"{info.name} could not be checked: {gone}")
                         group.learner = None
@@ -476,10 +480,13 @@ def grade_job(job: GradingJob, sandbox: Sandbox | None = None) -> NotebookResult
                         failure = exhausted
                     if isinstance(failure, BudgetExhausted):
                         group.flags.add("timeout")
+                    flags = set(group.flags) if failure else set()
+                    if notes:                   # tamper-evident: a learner could raise it
+                        flags.add("unchecked")
                     outcomes[test.grade_id] = TestOutcome(
                         test.grade_id, test.exercise, test.hidden, test.points,
-                        0.0 if failure else test.points, str(failure) if failure else "",
-                        tuple(sorted(group.flags)) if failure else ())
+                        0.0 if failure else test.points,
+                        str(failure) if failure else "\n".join(notes), tuple(sorted(flags)))
                     if isinstance(failure, BudgetExhausted):
                         raise failure
             finally:
