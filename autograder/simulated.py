@@ -16,6 +16,25 @@ real CPU data, and `simulated_device` runs every operation on that data, like a 
 * in-place operations and writes through views act on the data, as on any device;
 * ``.item()``, ``.tolist()``, ``bool(...)`` and printing work.
 
+Every operation gives the CPU's result bit for bit (tests/test_simulated_opinfo.py runs PyTorch's
+OpInfo samples through it), or raises `SimulatedDeviceUnsupported`, which says the grader, not
+the learner's code, is at fault. Where PyTorch would go wrong on a device without data:
+
+* Python lists used as indices (``x[[0, 2]]``, ``x[:, order]``, ``x[[True, False]]``) become
+  index tensors on the indexed tensor's device, in C++ and with no data on this one: they are
+  made on the CPU first, as PyTorch makes them (`_cpu_indices`);
+* a conjugate or negative view (``z.conj()``, ``z.conj().imag``) keeps its bit on the simulated
+  tensor too, so that PyTorch resolves it before an operation reaches `_Dispatch`; operations on
+  complex numbers that make such views inside run with the keys that resolve them
+  (`_with_math_bits`);
+* a few operations take another path for a tensor subclass (``linalg.svdvals`` computes the
+  singular vectors too, batched ``matmul`` folds into one ``mm``: the last bits change), look at
+  the device (``scaled_dot_product_attention``) or make tensors the modes do not see
+  (``unravel_index``): they run whole on the CPU data (`_ON_CPU`);
+* any other tensor C++ makes on the simulated device has no data: an operation that gets one
+  raises `SimulatedDeviceUnsupported` rather than compute with uninitialised memory; so does a
+  sparse tensor.
+
 To replay a failing case of the checks (the feedback's "Replay it" line)::
 
     with autograder.simulated_device():
@@ -36,8 +55,9 @@ from torch.overrides import TorchFunctionMode
 from torch.utils._python_dispatch import (TorchDispatchMode, get_alias_info,
                                           return_and_correct_aliasing)
 
-__all__ = ["SIMULATED", "SimulatedTensor", "DeviceMismatchError", "simulated_device",
-           "to_simulated", "from_simulated", "result_on_device", "has_tensors"]
+__all__ = ["SIMULATED", "SimulatedTensor", "DeviceMismatchError", "SimulatedDeviceUnsupported",
+           "simulated_device", "to_simulated", "from_simulated", "result_on_device",
+           "has_tensors"]
 
 SIMULATED = "simulated"                 # the pass's name in messages and in sample_input
 SHOWN_AS = torch.device("meta")         # what ``x.device`` says on the simulated device
@@ -56,14 +76,48 @@ _INDEXING = frozenset(map(id, {
     _aten.index.Tensor, _aten._unsafe_index.Tensor, _aten.index_put.default,
     _aten.index_put_.default, _aten._index_put_impl_.default, _aten._unsafe_index_put.default,
 }))
-_TENSOR_MAKERS = frozenset(map(id, (torch.tensor, torch.as_tensor, torch.asarray,
-                                    torch.Tensor.new_tensor)))
+# What `_Functions` handles: makers of tensors from Python data (some also from a tensor's
+# device), indexing (Python lists as indices) and the operations run whole on the CPU data.
+_MAKER, _MAKER_FROM, _INDEXED, _WHOLE = "maker", "maker from a tensor", "indexed", "whole"
+# Operations run whole on the CPU data, outside `_Dispatch` (`_whole_on_cpu`), because PyTorch
+# computes them otherwise on a simulated tensor: in C++, their implementation takes another path
+# for a tensor subclass, which changes the last bits of the values (``linalg_svdvals`` computes
+# the singular vectors too, ``matmul`` folds batches into one ``mm``), or looks at the device
+# (``scaled_dot_product_attention`` picks its kernel by device type), or it makes tensors on its
+# inputs' device inside a Python function, where `_Functions` does not see them
+# (``unravel_index``). PyTorch takes the subclass paths on the CPU too while any dispatch mode is
+# on (the checks' own watch of the operations is one): outside `_Dispatch`, but under the other
+# modes, these run exactly as they run on the CPU in the same place.
+_ON_CPU = (
+    torch.linalg.svdvals, torch.linalg.eigvals, torch.linalg.eigvalsh, torch.linalg.cond,
+    torch.linalg.matrix_norm, torch.linalg.norm, torch.linalg.matrix_rank, torch.norm,
+    torch.Tensor.norm, torch.nuclear_norm, torch.svd, torch.Tensor.svd, torch.matmul,
+    torch.Tensor.matmul, torch.Tensor.__matmul__, torch.Tensor.__rmatmul__,
+    torch.nn.functional.scaled_dot_product_attention, torch.unravel_index,
+)
+_SPECIAL = {
+    **{id(f): _MAKER for f in (torch.tensor, torch.as_tensor, torch.asarray)},
+    **{id(f): _MAKER_FROM for f in (torch.Tensor.new_tensor, torch.Tensor.new)},
+    **{id(f): _INDEXED for f in (torch.Tensor.__getitem__, torch.Tensor.__setitem__)},
+    **{id(f): _WHOLE for f in _ON_CPU},
+}
 _HERE = os.path.dirname(os.path.abspath(__file__))
 _TORCH = os.path.dirname(os.path.abspath(torch.__file__))
 
 
 class DeviceMismatchError(RuntimeError):
     """An operation mixed the simulated device with the CPU (it would fail on a GPU too)."""
+
+
+class SimulatedDeviceUnsupported(RuntimeError):
+    """An operation the simulated device cannot run exactly as the CPU would (a limit of the
+    checks, not a mistake in the learner's code)."""
+
+
+def unsupported_message(op_name, why=""):
+    """What `SimulatedDeviceUnsupported` says about ``op_name``."""
+    return (f"{op_name} is not supported on the checks' simulated device (a limitation of the "
+            f"grader, not a\n    mistake in your code){': ' + why if why else ''}.")
 
 
 class SimulatedTensor(torch.Tensor):
@@ -75,12 +129,29 @@ class SimulatedTensor(torch.Tensor):
 
     @staticmethod
     def __new__(cls, data):
+        if data.layout is not torch.strided:
+            raise SimulatedDeviceUnsupported(unsupported_message(
+                f"a {str(data.layout).removeprefix('torch.')} tensor",
+                "it takes dense (strided) tensors only"))
         made = torch.Tensor._make_wrapper_subclass(
             cls, data.shape, strides=data.stride(), storage_offset=data.storage_offset(),
             dtype=data.dtype, layout=data.layout, device=SHOWN_AS,
             requires_grad=data.requires_grad)
         made._data = data
+        # The conjugate and negative bits of a view (x.conj(), x.conj().imag) go on the wrapper
+        # too: PyTorch resolves them before an operation reaches `_Dispatch`, where they would
+        # otherwise be ignored (wrong values).
+        if data.is_conj():
+            torch._C._set_conj(made, True)
+        if data.is_neg():
+            torch._C._set_neg(made, True)
         return made
+
+    def __getitem__(self, index):
+        return torch.Tensor.__getitem__(self, _cpu_indices(index))
+
+    def __setitem__(self, index, value):
+        torch.Tensor.__setitem__(self, _cpu_indices(index), value)
 
     __torch_function__ = torch._C._disabled_torch_function_impl
 
@@ -117,6 +188,59 @@ def from_simulated(tensor):
     return tensor._data if isinstance(tensor, SimulatedTensor) else tensor
 
 
+def _is_sequence(value):
+    """Whether C++ indexing would turn ``value`` into an index tensor (``PySequence_Check``)."""
+    kind = type(value)
+    return (hasattr(kind, "__getitem__") and hasattr(kind, "__len__")
+            and not isinstance(value, (dict, torch.Tensor)))
+
+
+def _index_tensor(sequence):
+    """The CPU index tensor PyTorch makes from a Python sequence used as an index: bool or
+    uint8 when its values are, int64 otherwise (``indexing_tensor_from_data``)."""
+    with torch._C.DisableTorchFunction():
+        made = torch.tensor(sequence)
+        if made.dtype not in (torch.int64, torch.bool, torch.uint8):
+            made = torch.tensor(sequence, dtype=torch.int64)
+    return made
+
+
+_PLAIN_INDICES = frozenset((int, slice, bool))
+
+
+def _cpu_indices(index):
+    """``index`` with the Python sequences in it replaced by the CPU index tensors PyTorch makes.
+
+    C++ makes them on the indexed tensor's device, which on the simulated device holds no data.
+    Follows ``THPVariable_getitem``: a tuple is a tuple of indices; so is a short (< 32) list
+    holding a sequence, tensor, slice, None or Ellipsis; any other sequence is one index. Strings
+    are left to PyTorch (which refuses them).
+    """
+    kind = type(index)
+    if kind is int or kind is slice or index is None or index is Ellipsis or kind is bool \
+            or isinstance(index, torch.Tensor):
+        return index
+    if kind is tuple:                                # x[i, j], x[:, 1:3]: nothing to make
+        for item in index:
+            if not (type(item) in _PLAIN_INDICES or item is None or item is Ellipsis
+                    or isinstance(item, torch.Tensor)):
+                break
+        else:
+            return index
+    if not isinstance(index, tuple):
+        if not _is_sequence(index) or isinstance(index, (str, bytes)):
+            return index
+        if type(index).__module__ == "numpy" or len(index) >= 32 or not any(
+                isinstance(item, (torch.Tensor, slice)) or item is None or item is Ellipsis
+                or _is_sequence(item) for item in index):
+            return _index_tensor(index)
+        index = tuple(index)
+    if not any(_is_sequence(item) and not isinstance(item, (str, bytes)) for item in index):
+        return index
+    return tuple(_index_tensor(item) if _is_sequence(item) and not isinstance(item, (str, bytes))
+                 else item for item in index)
+
+
 def _leaves(value):
     """The values in ``value``, looking inside tuples, lists and dicts (an operation's arguments).
 
@@ -137,8 +261,12 @@ def _map(function, value):
     if isinstance(value, torch.Tensor):
         return function(value)
     if isinstance(value, (tuple, list)):
-        return type(value)(_map(function, item) for item in value) \
-            if type(value) in (tuple, list) else value
+        if type(value) in (tuple, list):
+            return type(value)(_map(function, item) for item in value)
+        if not isinstance(value, tuple) or not any(isinstance(v, torch.Tensor) for v in value):
+            return value
+        items = [_map(function, item) for item in value]     # torch.return_types, namedtuples
+        return value._make(items) if hasattr(value, "_make") else type(value)(items)
     if isinstance(value, dict):
         return {key: _map(function, item) for key, item in value.items()}
     return value
@@ -280,6 +408,36 @@ def _aliases(func):
     return kind
 
 
+_MATH_BITS = (torch._C.DispatchKeySet(torch._C.DispatchKey.Conjugate)
+              | torch._C.DispatchKeySet(torch._C.DispatchKey.Negative))
+
+
+_POINTWISE = {}
+
+
+def _makes_views(func):
+    """Whether ``func`` may make conjugate or negative views inside: any but pointwise ones."""
+    try:
+        return _POINTWISE[id(func)]
+    except KeyError:
+        made = _POINTWISE[id(func)] = torch.Tag.pointwise not in func.tags
+        return made
+
+
+def _with_math_bits(func, args, kwargs):
+    """``func(*args, **kwargs)`` with PyTorch's conjugate and negative views resolved as usual.
+
+    In ``__torch_dispatch__`` PyTorch leaves out the dispatch keys that resolve them, so an
+    operation that makes such views inside (``linalg_pinv`` takes ``A.mH``) would compute
+    with the bits ignored. Operations on complex numbers (but pointwise ones, which make no
+    views) are computed with them back.
+    """
+    excluded = torch._C._dispatch_tls_local_exclude_set()
+    with torch._C._ForceDispatchKeyGuard(torch._C._dispatch_tls_local_include_set(),
+                                         excluded - _MATH_BITS):
+        return func(*args, **kwargs)
+
+
 class _Dispatch(TorchDispatchMode):
     """Runs every operation on the simulated tensors' CPU data (see the module docstring)."""
 
@@ -319,11 +477,26 @@ class _Dispatch(TorchDispatchMode):
                 kwargs["device"] = _CPU
         else:
             onto = simulated and not cpu_result
+        for value in plain:
+            if value.is_meta:                    # made by C++ on the device, with no data
+                raise SimulatedDeviceUnsupported(unsupported_message(
+                    str(func), "PyTorch made one of its inputs on the simulated device without "
+                    "its values"))
+        for value in indices:
+            if value.is_meta:
+                raise SimulatedDeviceUnsupported(unsupported_message(
+                    str(func), "PyTorch made an index on the simulated device without its "
+                    "values"))
         if simulated and not cpu_result and id(func) not in _CROSS_DEVICE:
             stray = _stray(plain)
             if stray is not None:
                 raise DeviceMismatchError(mismatch_message(str(func), stray))
-        out = func(*data, **kwargs)
+        for value in data:
+            if type(value) is torch.Tensor and value.is_complex() and _makes_views(func):
+                out = _with_math_bits(func, data, kwargs)
+                break
+        else:
+            out = func(*data, **kwargs)
         if onto:
             aliases = _aliases(func) if simulated else None
             if aliases is None:
@@ -341,9 +514,13 @@ class _Dispatch(TorchDispatchMode):
 
 
 class _Functions(TorchFunctionMode):
-    """``torch.tensor(data, device=...)`` and ``t.new_tensor(data)`` on the simulated device.
+    """What `_Dispatch` cannot see or cannot get right, one level up (Python functions):
 
-    These copy Python data to the device below the dispatcher, where `_Dispatch` cannot see it.
+    * ``torch.tensor(data, device=...)``, ``t.new_tensor(data)`` and ``t.new(data)`` copy Python
+      data to the device below the dispatcher: they are made on the CPU and wrapped;
+    * Python lists used as indices (``x[[0, 2]]``, ``x[:, order]``) become index tensors on the
+      indexed tensor's device, below the dispatcher too: they are made on the CPU first;
+    * the operations in `_ON_CPU` run whole on the CPU data (see there).
     """
 
     def __init__(self, is_learner_file=None):
@@ -352,9 +529,16 @@ class _Functions(TorchFunctionMode):
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
-        if id(func) not in _TENSOR_MAKERS:
+        special = _SPECIAL.get(id(func))
+        if special is None:
             return func(*args, **kwargs)
-        owner = args[0] if func is torch.Tensor.new_tensor else None
+        if special is _INDEXED:
+            if args and type(args[0]) is SimulatedTensor and len(args) > 1:
+                args = (args[0], _cpu_indices(args[1])) + tuple(args[2:])
+            return func(*args, **kwargs)
+        if special is _WHOLE:
+            return _whole_on_cpu(func, args, kwargs)
+        owner = args[0] if special is _MAKER_FROM else None
         device = kwargs.get("device")
         if device is not None:
             onto = _is_simulated_device(device)
@@ -366,6 +550,48 @@ class _Functions(TorchFunctionMode):
         made = func(*args, **kwargs)
         _note_origin(made, _where(self.is_learner_file))
         return made
+
+
+def _whole_on_cpu(func, args, kwargs):
+    """``func`` run on the CPU data of its simulated arguments, its tensors put on the device.
+
+    For the operations in `_ON_CPU`. Any mix of devices, ``out=`` and autograd take the usual
+    path (which raises on a mix, or computes with PyTorch's subclass path).
+    """
+    plain, simulated = [], False
+    for value in _leaves((args, kwargs)) if kwargs or any(
+            type(a) in (list, tuple, dict) for a in args) else args:
+        if isinstance(value, SimulatedTensor):
+            if value.requires_grad and torch.is_grad_enabled():
+                return func(*args, **kwargs)
+            simulated = True
+        elif isinstance(value, torch.Tensor):
+            plain.append(value)
+    if not simulated or kwargs.get("out") is not None or _stray(plain) is not None:
+        return func(*args, **kwargs)
+    args = [a._data if type(a) is SimulatedTensor else _map(from_simulated, a) for a in args]
+    if kwargs:
+        kwargs = _map(from_simulated, kwargs)
+    with _outside_dispatch():
+        return _wrap(func(*args, **kwargs))
+
+
+@contextmanager
+def _outside_dispatch():
+    """The body run without `_Dispatch`, but with any other dispatch mode (the checks' watch of
+    the operations): PyTorch takes its subclass path exactly when the CPU would, under a mode."""
+    stack = [torch._C._pop_torch_dispatch_stack(None) for _ in
+             range(torch._C._len_torch_dispatch_stack())]            # the top first
+    kept = [mode for mode in reversed(stack) if not isinstance(mode, _Dispatch)]
+    for mode in kept:
+        torch._C._push_on_torch_dispatch_stack(mode)
+    try:
+        yield
+    finally:
+        for _ in range(torch._C._len_torch_dispatch_stack()):
+            torch._C._pop_torch_dispatch_stack(None)
+        for mode in reversed(stack):
+            torch._C._push_on_torch_dispatch_stack(mode)
 
 
 @contextmanager

@@ -1,8 +1,10 @@
-"""Every exercise: the course's solution passes, every mutant fails, every alternate passes.
+"""Every exercise: the course's solution passes, every mutant fails, a sample of alternates passes.
 
 These call the check library directly (fast); test_grading.py repeats a sample of them through
 nbgrader. Each mutant must be caught by the hidden cases for every seed tried, so no student's
-draw lets it through; each alternate must pass for every seed.
+draw lets it through. The first alternate of each function must pass for every seed here; the
+whole corpus of alternates (4 to 6 per function) is graded through the real command, in the
+sandbox, by tests/test_corpus_cli.py.
 """
 import pytest
 
@@ -42,7 +44,14 @@ def test_mutant_is_caught_by_the_visible_cases_too(implementation):
         check(implementation.exercise, implementation.function, verbose=False)
 
 
-@pytest.mark.parametrize("implementation", ALTERNATES, ids=lambda i: i.id)
+def _first_of_each_function(implementations):
+    firsts = {}
+    for implementation in implementations:
+        firsts.setdefault(implementation.exercise, implementation)
+    return list(firsts.values())
+
+
+@pytest.mark.parametrize("implementation", _first_of_each_function(ALTERNATES), ids=lambda i: i.id)
 def test_alternate_gets_full_marks(implementation):
     check(implementation.exercise, implementation.function, verbose=False)
     for seed in SEEDS:

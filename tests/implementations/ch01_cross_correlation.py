@@ -1,6 +1,8 @@
 """Mutants and alternates for assignment 01_cross_correlation."""
 import torch
 
+from autograder import provided
+
 from . import alternate, device_mutant, mutant
 
 A = "01_cross_correlation"
@@ -89,7 +91,7 @@ def corr2d_loop_over_positions(x, k):
     return out
 
 
-@alternate(f"{A}.corr2d", "F.unfold (im2col) on the flattened batch + matmul")
+@alternate(f"{A}.corr2d", "im2col: F.unfold (im2col) on the flattened batch + matmul")
 def corr2d_unfold(x, k):
     import torch.nn.functional as F
     (h, w), (kh, kw) = x.shape[-2:], k.shape
@@ -98,7 +100,7 @@ def corr2d_unfold(x, k):
     return out.reshape(*x.shape[:-2], h - kh + 1, w - kw + 1)
 
 
-@alternate(f"{A}.corr2d", "strided views of the last two axes + einsum")
+@alternate(f"{A}.corr2d", "tensor-unfold: strided views of the last two axes + einsum")
 def corr2d_views(x, k):
     kh, kw = k.shape
     rows, cols = x.dim() - 2, x.dim() - 1               # the image axes, counted from the front
@@ -106,7 +108,7 @@ def corr2d_views(x, k):
     return torch.einsum("...ijab,ab->...ij", windows, k)
 
 
-@alternate(f"{A}.corr2d", "as_strided windows of a contiguous copy, one tensordot")
+@alternate(f"{A}.corr2d", "as_strided: as_strided windows of a contiguous copy, one tensordot")
 def corr2d_as_strided(x, k):
     kh, kw = k.shape
     x = x.contiguous()
@@ -135,7 +137,7 @@ def convolve2d_transposed(x, k):
     return torch.einsum("ijab,ab->ij", x.unfold(0, k.shape[0], 1).unfold(1, k.shape[1], 1), k)
 
 
-@alternate(f"{A}.convolve2d", "the definition, loop over output positions")
+@alternate(f"{A}.convolve2d", "loops: the definition, loop over output positions")
 def convolve2d_definition(x, k):
     kh, kw = k.shape
     out = x.new_zeros(x.shape[0] - kh + 1, x.shape[1] - kw + 1)
@@ -147,7 +149,7 @@ def convolve2d_definition(x, k):
     return out
 
 
-@alternate(f"{A}.convolve2d", "flip the input and the output instead of the kernel")
+@alternate(f"{A}.convolve2d", "tensor-unfold: flip the input and the output instead of the kernel")
 def convolve2d_flip_input(x, k):
     flipped = torch.flip(x, (0, 1))
     windows = flipped.unfold(0, k.shape[0], 1).unfold(1, k.shape[1], 1)
@@ -180,7 +182,7 @@ def pad2d_total(x, padding):
     return out
 
 
-@alternate(f"{A}.pad2d", "torch.cat of zero blocks")
+@alternate(f"{A}.pad2d", "stack-cat: torch.cat of zero blocks")
 def pad2d_cat(x, padding):
     ph, pw = (padding, padding) if isinstance(padding, int) else padding
     side = x.new_zeros(x.shape[0], pw)
@@ -189,7 +191,7 @@ def pad2d_cat(x, padding):
     return torch.cat([cap, x, cap], dim=0)
 
 
-@alternate(f"{A}.pad2d", "shifted identity matrices: P_h @ x @ P_w^T")
+@alternate(f"{A}.pad2d", "matmul: shifted identity matrices: P_h @ x @ P_w^T")
 def pad2d_matrices(x, padding):
     ph, pw = (padding, padding) if isinstance(padding, int) else padding
     h, w = x.shape
@@ -233,7 +235,7 @@ def corr2d_strided_one_stride(x, k, stride=1, padding=0):
     return torch.einsum("ijab,ab->ij", windows, k)
 
 
-@alternate(f"{A}.corr2d_strided", "only the needed windows, in loops")
+@alternate(f"{A}.corr2d_strided", "loops: only the needed windows, in loops")
 def corr2d_strided_loops(x, k, stride=1, padding=0):
     sh, sw = (stride, stride) if isinstance(stride, int) else stride
     ph, pw = (padding, padding) if isinstance(padding, int) else padding
@@ -248,7 +250,7 @@ def corr2d_strided_loops(x, k, stride=1, padding=0):
     return out
 
 
-@alternate(f"{A}.corr2d_strided", "F.pad + strided unfold views + einsum")
+@alternate(f"{A}.corr2d_strided", "tensor-unfold: F.pad + strided unfold views + einsum")
 def corr2d_strided_unfold(x, k, stride=1, padding=0):
     import torch.nn.functional as F
     sh, sw = (stride, stride) if isinstance(stride, int) else stride
@@ -295,7 +297,7 @@ def conv_output_size_float(i, k, s=1, p=0, d=1):
     return math.floor((i + 2 * p - d * (k - 1) - 1) / s) + 1.0
 
 
-@alternate(f"{A}.conv_output_size", "count the window positions one by one")
+@alternate(f"{A}.conv_output_size", "loops: count the window positions one by one")
 def conv_output_size_count(i, k, s=1, p=0, d=1):
     span, length = d * (k - 1) + 1, i + 2 * p
     if span > length:
@@ -306,7 +308,7 @@ def conv_output_size_count(i, k, s=1, p=0, d=1):
     return count
 
 
-@alternate(f"{A}.conv_output_size", "math.floor of a true division")
+@alternate(f"{A}.conv_output_size", "math: math.floor of a true division")
 def conv_output_size_floor(i, k, s=1, p=0, d=1):
     import math
     if i + 2 * p - d * (k - 1) - 1 < 0:
@@ -361,3 +363,148 @@ def corr2d_strided_cpu_padding(x, k, stride=1, padding=0):
         for b in range(kw):
             full += k[a, b] * padded[a:a + out_h, b:b + out_w]
     return full[::sh, ::sw]
+
+
+# The corpus of correct but unusual implementations, in more styles ----------------------------
+# Each description starts with its style (see tests/test_corpus.py).
+
+# conv_output_size
+@alternate(f"{A}.conv_output_size", "recursion: one window, then those that fit one stride later")
+def conv_output_size_recursive(i, k, s=1, p=0, d=1):
+    span, length = d * (k - 1) + 1, i + 2 * p
+    if span > length:
+        raise ValueError(f"a kernel spanning {span} inputs does not fit in {length}")
+
+    def windows(room):
+        return 0 if room < span else 1 + windows(room - s)
+
+    return windows(length)
+
+
+@alternate(f"{A}.conv_output_size", "range: len(range(...)) of the window start positions")
+def conv_output_size_range(i, k, s=1, p=0, d=1):
+    last_start = i + 2 * p - d * (k - 1) - 1
+    if last_start < 0:
+        raise ValueError("the dilated kernel is longer than the padded input")
+    return len(range(0, last_start + 1, s))
+
+
+# pad2d
+@alternate(f"{A}.pad2d", "python-list: x grown by a zero row and column, read with index lists")
+def pad2d_lists(x, padding):
+    ph, pw = (padding, padding) if isinstance(padding, int) else padding
+    h, w = x.shape
+    grown = torch.cat([x, x.new_zeros(h, 1)], dim=1)
+    grown = torch.cat([grown, x.new_zeros(1, w + 1)], dim=0)       # row h and column w: zeros
+    rows = [r - ph if 0 <= r - ph < h else h for r in range(h + 2 * ph)]
+    cols = [q - pw if 0 <= q - pw < w else w for q in range(w + 2 * pw)]
+    return grown[rows][:, cols]
+
+
+@alternate(f"{A}.pad2d", "where: every cell reads x at clamped coordinates, zero outside x")
+def pad2d_where(x, padding):
+    ph, pw = (padding, padding) if isinstance(padding, int) else padding
+    h, w = x.shape
+    rows = torch.arange(h + 2 * ph, device=x.device) - ph
+    cols = torch.arange(w + 2 * pw, device=x.device) - pw
+    inside = ((rows >= 0) & (rows < h))[:, None] & ((cols >= 0) & (cols < w))[None, :]
+    values = x[rows.clamp(0, h - 1)[:, None], cols.clamp(0, w - 1)[None, :]]
+    return torch.where(inside, values, torch.zeros_like(values))
+
+
+@alternate(f"{A}.pad2d", "scatter: x scattered into a flat zero buffer at its padded positions")
+def pad2d_scatter(x, padding):
+    ph, pw = (padding, padding) if isinstance(padding, int) else padding
+    h, w = x.shape
+    width = w + 2 * pw
+    rows = torch.arange(h, device=x.device)[:, None] + ph
+    cols = torch.arange(w, device=x.device)[None, :] + pw
+    flat = x.new_zeros((h + 2 * ph) * width)
+    flat.scatter_(0, (rows * width + cols).reshape(-1), x.reshape(-1))
+    return flat.reshape(h + 2 * ph, width)
+
+
+# corr2d (vectorised: no loop over images or positions)
+@alternate(f"{A}.corr2d", "fft: rfft2 of images and kernel, product with the conjugate, float64")
+def corr2d_fft(x, k):
+    h, w = x.shape[-2:]
+    kh, kw = k.shape
+    spectrum = torch.fft.rfft2(x.double()) * torch.fft.rfft2(k.double(), s=(h, w)).conj()
+    full = torch.fft.irfft2(spectrum, s=(h, w))     # circular: the valid part does not wrap
+    return full[..., :h - kh + 1, :w - kw + 1].to(x.dtype)
+
+
+@alternate(f"{A}.corr2d", "toeplitz: per kernel row, image rows @ a banded (W, W_out) matrix")
+def corr2d_toeplitz(x, k):
+    kh, kw = k.shape
+    h, w = x.shape[-2:]
+    out_h, out_w = h - kh + 1, w - kw + 1
+    offset = (torch.arange(w, device=x.device)[:, None]
+              - torch.arange(out_w, device=x.device)[None, :])         # column j + b, output j
+    inside = (offset >= 0) & (offset < kw)
+    out = x.new_zeros(*x.shape[:-2], out_h, out_w)
+    for a in range(kh):                                   # band[j + b, j] = k[a, b]
+        band = torch.where(inside, k[a][offset.clamp(0, kw - 1)], k.new_zeros(()))
+        out += x[..., a:a + out_h, :] @ band
+    return out
+
+
+# convolve2d
+@alternate(f"{A}.convolve2d", "python-list: the kernel reversed with Python index lists, views")
+def convolve2d_lists(x, k):
+    kh, kw = k.shape
+    flipped = k[list(range(kh - 1, -1, -1))][:, list(range(kw - 1, -1, -1))]
+    windows = x.unfold(0, kh, 1).unfold(1, kw, 1)
+    return torch.einsum("ijab,ab->ij", windows, flipped)
+
+
+@alternate(f"{A}.convolve2d", "fft: product of the spectra (no conjugate: a true convolution)")
+def convolve2d_fft(x, k):
+    h, w = x.shape
+    kh, kw = k.shape
+    spectrum = torch.fft.rfft2(x.double()) * torch.fft.rfft2(k.double(), s=(h, w))
+    full = torch.fft.irfft2(spectrum, s=(h, w))       # circular: rows >= kh - 1 do not wrap
+    return full[kh - 1:, kw - 1:].to(x.dtype)
+
+
+@alternate(f"{A}.convolve2d", "provided: provided.corr2d with the kernel turned by torch.rot90")
+def convolve2d_rot90(x, k):
+    return provided.corr2d(x, torch.rot90(k, 2))
+
+
+# corr2d_strided
+@alternate(f"{A}.corr2d_strided", "python-list: stride-1 result, every s-th row/column by a list")
+def corr2d_strided_lists(x, k, stride=1, padding=0):
+    sh, sw = (stride, stride) if isinstance(stride, int) else stride
+    full = provided.corr2d(provided.pad2d(x, padding), k)
+    rows = list(range(0, full.shape[0], sh))
+    cols = list(range(0, full.shape[1], sw))
+    return full[rows][:, cols]
+
+
+@alternate(f"{A}.corr2d_strided", "as_strided: windows at strided positions, one tensordot")
+def corr2d_strided_as_strided(x, k, stride=1, padding=0):
+    sh, sw = (stride, stride) if isinstance(stride, int) else stride
+    ph, pw = (padding, padding) if isinstance(padding, int) else padding
+    h, w = x.shape
+    kh, kw = k.shape
+    padded = x.new_zeros(h + 2 * ph, w + 2 * pw)
+    padded[ph:ph + h, pw:pw + w] = x
+    out_h, out_w = (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
+    row, col = padded.stride()
+    windows = padded.as_strided((out_h, out_w, kh, kw), (sh * row, sw * col, row, col))
+    return torch.tensordot(windows, k, dims=([2, 3], [0, 1]))
+
+
+@alternate(f"{A}.corr2d_strided", "fft: a float64 correlation of the padded image, then subsampled")
+def corr2d_strided_fft(x, k, stride=1, padding=0):
+    sh, sw = (stride, stride) if isinstance(stride, int) else stride
+    ph, pw = (padding, padding) if isinstance(padding, int) else padding
+    h, w = x.shape
+    kh, kw = k.shape
+    size = (h + 2 * ph, w + 2 * pw)
+    padded = torch.zeros(size, dtype=torch.float64, device=x.device)
+    padded[ph:ph + h, pw:pw + w] = x
+    spectrum = torch.fft.rfft2(padded) * torch.fft.rfft2(k.double(), s=size).conj()
+    full = torch.fft.irfft2(spectrum, s=size)[:size[0] - kh + 1, :size[1] - kw + 1]
+    return full[::sh, ::sw].to(x.dtype)

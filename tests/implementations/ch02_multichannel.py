@@ -60,7 +60,7 @@ def conv2d_channel_sum(input, weight, bias=None, stride=1, padding=0):
     return out if bias is None else out + bias[None, :, None, None]
 
 
-@alternate(f"{A}.conv2d", "F.unfold (im2col) + one matmul")
+@alternate(f"{A}.conv2d", "im2col: F.unfold (im2col) + one matmul")
 def conv2d_im2col(input, weight, bias=None, stride=1, padding=0):
     import torch.nn.functional as F
     n, _, h, w = input.shape
@@ -74,7 +74,7 @@ def conv2d_im2col(input, weight, bias=None, stride=1, padding=0):
     return out.reshape(n, c_out, (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1)
 
 
-@alternate(f"{A}.conv2d", "loops over output positions with tensordot")
+@alternate(f"{A}.conv2d", "loops: loops over output positions with tensordot")
 def conv2d_loops(input, weight, bias=None, stride=1, padding=0):
     sh, sw = (stride, stride) if isinstance(stride, int) else stride
     ph, pw = (padding, padding) if isinstance(padding, int) else padding
@@ -93,7 +93,7 @@ def conv2d_loops(input, weight, bias=None, stride=1, padding=0):
     return out
 
 
-@alternate(f"{A}.conv2d", "strided views + one einsum")
+@alternate(f"{A}.conv2d", "tensor-unfold: strided views + one einsum")
 def conv2d_views(input, weight, bias=None, stride=1, padding=0):
     sh, sw = (stride, stride) if isinstance(stride, int) else stride
     ph, pw = (padding, padding) if isinstance(padding, int) else padding
@@ -128,13 +128,13 @@ def conv1x1_bad_reshape(input, weight, bias=None):
     return out if bias is None else out + bias.view(1, -1, 1, 1)
 
 
-@alternate(f"{A}.conv1x1", "einsum")
+@alternate(f"{A}.conv1x1", "einsum: einsum")
 def conv1x1_einsum(input, weight, bias=None):
     out = torch.einsum("oc,nchw->nohw", weight[:, :, 0, 0], input)
     return out if bias is None else out + bias[:, None, None]
 
 
-@alternate(f"{A}.conv1x1", "channels-last matmul with the transposed weight")
+@alternate(f"{A}.conv1x1", "matmul: channels-last matmul with the transposed weight")
 def conv1x1_channels_last(input, weight, bias=None):
     out = input.permute(0, 2, 3, 1) @ weight.flatten(1).T     # (N, H, W, C_out)
     if bias is not None:
@@ -176,7 +176,7 @@ def max_pool2d_ceil(input, kernel_size, stride=None, padding=0):
     return x.unfold(2, kh, sh).unfold(3, kw, sw).amax(dim=(-2, -1))
 
 
-@alternate(f"{A}.max_pool2d", "loops over windows")
+@alternate(f"{A}.max_pool2d", "loops: loops over windows")
 def max_pool2d_loops(input, kernel_size, stride=None, padding=0):
     kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
     stride = kernel_size if stride is None else stride
@@ -193,7 +193,7 @@ def max_pool2d_loops(input, kernel_size, stride=None, padding=0):
     return out
 
 
-@alternate(f"{A}.max_pool2d", "running maximum over kernel taps (strided slices)")
+@alternate(f"{A}.max_pool2d", "slices: running maximum over kernel taps (strided slices)")
 def max_pool2d_taps(input, kernel_size, stride=None, padding=0):
     import torch.nn.functional as F
     kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
@@ -245,7 +245,7 @@ def avg_pool2d_inf_pad(input, kernel_size, stride=None, padding=0):
     return x.unfold(2, kh, sh).unfold(3, kw, sw).mean(dim=(-2, -1))
 
 
-@alternate(f"{A}.avg_pool2d", "sum of strided slices over kernel taps, divided by kh*kw")
+@alternate(f"{A}.avg_pool2d", "slices: sum of strided slices over kernel taps, divided by kh*kw")
 def avg_pool2d_taps(input, kernel_size, stride=None, padding=0):
     import torch.nn.functional as F
     kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
@@ -261,7 +261,7 @@ def avg_pool2d_taps(input, kernel_size, stride=None, padding=0):
     return total / (kh * kw)
 
 
-@alternate(f"{A}.avg_pool2d", "F.unfold, then mean over each column")
+@alternate(f"{A}.avg_pool2d", "im2col: F.unfold, then mean over each column")
 def avg_pool2d_unfold(input, kernel_size, stride=None, padding=0):
     import torch.nn.functional as F
     kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
@@ -290,14 +290,14 @@ def conv2d_num_params_no_c_in(c_in, c_out, kh, kw, bias=True):
     return c_out * kh * kw + (c_out if bias else 0)
 
 
-@alternate(f"{A}.conv2d_num_params", "math.prod of the weight shape")
+@alternate(f"{A}.conv2d_num_params", "math: math.prod of the weight shape")
 def conv2d_num_params_prod(c_in, c_out, kh, kw, bias=True):
     import math
     shapes = [(c_out, c_in, kh, kw)] + ([(c_out,)] if bias else [])
     return sum(math.prod(shape) for shape in shapes)
 
 
-@alternate(f"{A}.conv2d_num_params", "count nn.Conv2d's parameters on the meta device")
+@alternate(f"{A}.conv2d_num_params", "meta: count nn.Conv2d's parameters on the meta device")
 def conv2d_num_params_meta(c_in, c_out, kh, kw, bias=True):
     layer = torch.nn.Conv2d(c_in, c_out, (kh, kw), bias=bias, device="meta")
     return sum(p.numel() for p in layer.parameters())
@@ -358,3 +358,179 @@ def avg_pool2d_cpu_padding(input, kernel_size, stride=None, padding=0):
     padded = torch.zeros(n, c, h + 2 * ph, w + 2 * pw, dtype=input.dtype)  # <- CPU tensor
     padded[:, :, ph:ph + h, pw:pw + w] = input
     return padded.unfold(2, kh, sh).unfold(3, kw, sw).mean(dim=(-2, -1))
+
+
+# The corpus of correct but unusual implementations, in more styles ----------------------------
+# Each description starts with its style (see tests/test_corpus.py).
+
+# conv2d_num_params
+@alternate(f"{A}.conv2d_num_params", "functools: reduce(operator.mul) over the weight's shape")
+def conv2d_num_params_reduce(c_in, c_out, kh, kw, bias=True):
+    import functools
+    import operator
+    return functools.reduce(operator.mul, (c_out, c_in, kh, kw), 1) + (c_out if bias else 0)
+
+
+@alternate(f"{A}.conv2d_num_params", "loops: add up one filter (weights and bias) at a time")
+def conv2d_num_params_per_filter(c_in, c_out, kh, kw, bias=True):
+    total = 0
+    for _ in range(c_out):
+        total += c_in * kh * kw
+        if bias:
+            total += 1
+    return total
+
+
+# conv1x1
+@alternate(f"{A}.conv1x1", "tensordot: contract the channel axes, then C_out back to axis 1")
+def conv1x1_tensordot(input, weight, bias=None):
+    out = torch.tensordot(weight[:, :, 0, 0], input, dims=([1], [1]))     # (C_out, N, H, W)
+    if bias is not None:
+        out = out + bias.view(-1, 1, 1, 1)
+    return out.transpose(0, 1)
+
+
+@alternate(f"{A}.conv1x1", "broadcast: (N, 1, C_in, H, W) * (C_out, C_in, 1, 1), sum over C_in")
+def conv1x1_broadcast(input, weight, bias=None):
+    out = (input[:, None] * weight[None]).sum(dim=2)
+    return out if bias is None else out + bias.view(1, -1, 1, 1)
+
+
+# max_pool2d
+@alternate(f"{A}.max_pool2d", "where: zero-padded windows, the padded cells masked to -inf")
+def max_pool2d_where(input, kernel_size, stride=None, padding=0):
+    kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
+    stride = kernel_size if stride is None else stride
+    sh, sw = (stride, stride) if isinstance(stride, int) else stride
+    ph, pw = (padding, padding) if isinstance(padding, int) else padding
+    n, c, h, w = input.shape
+    padded = input.new_zeros(n, c, h + 2 * ph, w + 2 * pw)
+    padded[:, :, ph:ph + h, pw:pw + w] = input
+    rows = torch.arange(h + 2 * ph, device=input.device)
+    cols = torch.arange(w + 2 * pw, device=input.device)
+    real = (((rows >= ph) & (rows < ph + h))[:, None]
+            & ((cols >= pw) & (cols < pw + w))[None, :])
+    masked = torch.where(real, padded, float("-inf"))
+    return masked.unfold(2, kh, sh).unfold(3, kw, sw).amax(dim=(-2, -1))
+
+
+@alternate(f"{A}.max_pool2d", "python-list: each tap's rows and columns picked by Python lists")
+def max_pool2d_lists(input, kernel_size, stride=None, padding=0):
+    kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
+    stride = kernel_size if stride is None else stride
+    sh, sw = (stride, stride) if isinstance(stride, int) else stride
+    ph, pw = (padding, padding) if isinstance(padding, int) else padding
+    n, c, h, w = input.shape
+    padded = input.new_full((n, c, h + 2 * ph, w + 2 * pw), float("-inf"))
+    padded[:, :, ph:ph + h, pw:pw + w] = input
+    out_h, out_w = (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
+    out = None
+    for a in range(kh):
+        for b in range(kw):
+            rows = [a + i * sh for i in range(out_h)]
+            cols = [b + j * sw for j in range(out_w)]
+            tap = padded[:, :, rows][:, :, :, cols]
+            out = tap if out is None else torch.maximum(out, tap)
+    return out
+
+
+@alternate(f"{A}.max_pool2d", "stack-cat: every tap's strided slice stacked, amax over the stack")
+def max_pool2d_stack(input, kernel_size, stride=None, padding=0):
+    import torch.nn.functional as F
+    kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
+    stride = kernel_size if stride is None else stride
+    sh, sw = (stride, stride) if isinstance(stride, int) else stride
+    ph, pw = (padding, padding) if isinstance(padding, int) else padding
+    padded = F.pad(input, (pw, pw, ph, ph), value=float("-inf"))
+    out_h, out_w = (padded.shape[2] - kh) // sh + 1, (padded.shape[3] - kw) // sw + 1
+    taps = [padded[:, :, a:a + sh * (out_h - 1) + 1:sh, b:b + sw * (out_w - 1) + 1:sw]
+            for a in range(kh) for b in range(kw)]
+    return torch.stack(taps).amax(dim=0)
+
+
+# avg_pool2d
+@alternate(f"{A}.avg_pool2d", "toeplitz: averaging matrices on both sides, A_h @ x @ A_w^T")
+def avg_pool2d_matrices(input, kernel_size, stride=None, padding=0):
+    kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
+    stride = kernel_size if stride is None else stride
+    sh, sw = (stride, stride) if isinstance(stride, int) else stride
+    ph, pw = (padding, padding) if isinstance(padding, int) else padding
+    h, w = input.shape[-2:]
+
+    def averaging(size, k, s, p):
+        """(outputs, size): 1/k where output i's window (padding counted) covers input t."""
+        count = (size + 2 * p - k) // s + 1
+        start = torch.arange(count, device=input.device)[:, None] * s - p
+        offset = torch.arange(size, device=input.device)[None, :] - start
+        return ((offset >= 0) & (offset < k)).to(input.dtype) / k
+
+    return averaging(h, kh, sh, ph) @ input @ averaging(w, kw, sw, pw).T
+
+
+@alternate(f"{A}.avg_pool2d", "cumsum: a float64 summed-area table, four corners per window")
+def avg_pool2d_integral_image(input, kernel_size, stride=None, padding=0):
+    kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
+    stride = kernel_size if stride is None else stride
+    sh, sw = (stride, stride) if isinstance(stride, int) else stride
+    ph, pw = (padding, padding) if isinstance(padding, int) else padding
+    n, c, h, w = input.shape
+    out_h, out_w = (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
+    table = torch.zeros(n, c, h + 2 * ph + 1, w + 2 * pw + 1, dtype=torch.float64,
+                        device=input.device)
+    table[:, :, ph + 1:ph + 1 + h, pw + 1:pw + 1 + w] = input
+    table = table.cumsum(2).cumsum(3)        # table[i, j] = sum of padded[:i, :j]
+    top, bottom = slice(0, sh * (out_h - 1) + 1, sh), slice(kh, kh + sh * (out_h - 1) + 1, sh)
+    left, right = slice(0, sw * (out_w - 1) + 1, sw), slice(kw, kw + sw * (out_w - 1) + 1, sw)
+    sums = (table[:, :, bottom, right] - table[:, :, top, right]
+            - table[:, :, bottom, left] + table[:, :, top, left])
+    return (sums / (kh * kw)).to(input.dtype)
+
+
+@alternate(f"{A}.avg_pool2d", "as_strided: windows of a zero-padded copy, summed, / (kh * kw)")
+def avg_pool2d_as_strided(input, kernel_size, stride=None, padding=0):
+    kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
+    stride = kernel_size if stride is None else stride
+    sh, sw = (stride, stride) if isinstance(stride, int) else stride
+    ph, pw = (padding, padding) if isinstance(padding, int) else padding
+    n, c, h, w = input.shape
+    padded = input.new_zeros(n, c, h + 2 * ph, w + 2 * pw)
+    padded[:, :, ph:ph + h, pw:pw + w] = input
+    out_h, out_w = (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
+    s = padded.stride()
+    windows = padded.as_strided((n, c, out_h, out_w, kh, kw),
+                                (s[0], s[1], sh * s[2], sw * s[3], s[2], s[3]))
+    return windows.sum(dim=(-2, -1)) / (kh * kw)
+
+
+# conv2d
+@alternate(f"{A}.conv2d", "fft: conjugate spectra of the filters, a complex einsum, in float64")
+def conv2d_fft(input, weight, bias=None, stride=1, padding=0):
+    sh, sw = (stride, stride) if isinstance(stride, int) else stride
+    ph, pw = (padding, padding) if isinstance(padding, int) else padding
+    n, c_in, h, w = input.shape
+    kh, kw = weight.shape[-2:]
+    size = (h + 2 * ph, w + 2 * pw)
+    padded = torch.zeros(n, c_in, *size, dtype=torch.float64, device=input.device)
+    padded[:, :, ph:ph + h, pw:pw + w] = input
+    spectrum = torch.einsum("nchw,ochw->nohw", torch.fft.rfft2(padded),
+                            torch.fft.rfft2(weight.double(), s=size).conj())
+    full = torch.fft.irfft2(spectrum, s=size)
+    out = full[:, :, :size[0] - kh + 1:sh, :size[1] - kw + 1:sw].to(input.dtype)
+    return out if bias is None else out + bias.view(1, -1, 1, 1)
+
+
+@alternate(f"{A}.conv2d", "as_strided: (N, C, H_out, W_out, kh, kw) windows, one tensordot")
+def conv2d_as_strided(input, weight, bias=None, stride=1, padding=0):
+    sh, sw = (stride, stride) if isinstance(stride, int) else stride
+    ph, pw = (padding, padding) if isinstance(padding, int) else padding
+    n, c_in, h, w = input.shape
+    kh, kw = weight.shape[-2:]
+    padded = input.new_zeros(n, c_in, h + 2 * ph, w + 2 * pw)
+    padded[:, :, ph:ph + h, pw:pw + w] = input
+    out_h, out_w = (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
+    s = padded.stride()
+    windows = padded.as_strided((n, c_in, out_h, out_w, kh, kw),
+                                (s[0], s[1], sh * s[2], sw * s[3], s[2], s[3]))
+    out = torch.tensordot(windows, weight, dims=([1, 4, 5], [1, 2, 3]))   # (N, H', W', C_out)
+    out = out.permute(0, 3, 1, 2)
+    return out if bias is None else out + bias.view(1, -1, 1, 1)

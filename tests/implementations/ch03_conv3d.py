@@ -1,6 +1,8 @@
 """Mutants and alternates for assignment 03_conv3d."""
 import torch
 
+from autograder import provided
+
 from . import alternate, device_mutant, mutant
 
 A = "03_conv3d"
@@ -53,7 +55,7 @@ def conv3d_no_bias(input, weight, bias=None, stride=1, padding=0):
     return torch.einsum("ncdhwxyz,ocxyz->nodhw", win, weight)
 
 
-@alternate(f"{A}.conv3d", "strided views on three axes + one einsum")
+@alternate(f"{A}.conv3d", "tensor-unfold: strided views on three axes + one einsum")
 def conv3d_views(input, weight, bias=None, stride=1, padding=0):
     import torch.nn.functional as F
     sd, sh, sw = (stride,) * 3 if isinstance(stride, int) else stride
@@ -65,7 +67,7 @@ def conv3d_views(input, weight, bias=None, stride=1, padding=0):
     return out if bias is None else out + bias.view(1, -1, 1, 1, 1)
 
 
-@alternate(f"{A}.conv3d", "a sum of 2-D convolutions over depth taps (im2col per slice)")
+@alternate(f"{A}.conv3d", "im2col: a sum of 2-D convolutions over depth taps (im2col per slice)")
 def conv3d_slices(input, weight, bias=None, stride=1, padding=0):
     import torch.nn.functional as F
     sd, sh, sw = (stride,) * 3 if isinstance(stride, int) else stride
@@ -104,7 +106,7 @@ def conv2d_via_conv3d_reversed(input, weight, bias=None):
     return out if bias is None else out + bias.view(1, -1, 1, 1)
 
 
-@alternate(f"{A}.conv2d_via_conv3d", "through a self-contained conv3d on a one-channel volume")
+@alternate(f"{A}.conv2d_via_conv3d", "tensor-unfold: through a self-contained conv3d on a one-channel volume")
 def conv2d_via_conv3d_own(input, weight, bias=None):
     volume = input.unsqueeze(1)                        # (N, 1, C, H, W)
     kernel = weight.unsqueeze(1)                       # (C_out, 1, C, kh, kw)
@@ -114,7 +116,7 @@ def conv2d_via_conv3d_own(input, weight, bias=None):
     return out if bias is None else out + bias.view(1, -1, 1, 1)
 
 
-@alternate(f"{A}.conv2d_via_conv3d", "a 2-D im2col, no 3-D view at all")
+@alternate(f"{A}.conv2d_via_conv3d", "im2col: a 2-D im2col, no 3-D view at all")
 def conv2d_via_conv3d_im2col(input, weight, bias=None):
     import torch.nn.functional as F
     n, _, h, w = input.shape
@@ -162,3 +164,92 @@ def conv2d_via_conv3d_cpu_output(input, weight, bias=None):
     if bias is not None:
         out += bias.view(1, c_out, 1, 1, 1)
     return out.squeeze(2)
+
+
+# The corpus of correct but unusual implementations, in more styles ----------------------------
+# Each description starts with its style (see tests/test_corpus.py).
+
+@alternate(f"{A}.conv2d_via_conv3d", "provided: provided.conv3d on depth-1 volumes (N, C, 1, H, W)")
+def conv2d_via_conv3d_depth_one(input, weight, bias=None):
+    return provided.conv3d(input.unsqueeze(2), weight.unsqueeze(2), bias).squeeze(2)
+
+
+@alternate(f"{A}.conv2d_via_conv3d", "fft: rfftn over (C, H, W), conjugate product, depth slice 0")
+def conv2d_via_conv3d_fft(input, weight, bias=None):
+    _, c_in, h, w = input.shape
+    kh, kw = weight.shape[-2:]
+    size = (c_in, h, w)                                   # channels as the depth axis
+    volume = torch.fft.rfftn(input.double(), dim=(1, 2, 3))                 # (N, C, H, W')
+    kernel = torch.fft.rfftn(weight.double(), s=size, dim=(1, 2, 3))        # (C_out, C, H, W')
+    full = torch.fft.irfftn(volume[:, None] * kernel.conj()[None], s=size, dim=(2, 3, 4))
+    out = full[:, :, 0, :h - kh + 1, :w - kw + 1].to(input.dtype)
+    return out if bias is None else out + bias.view(1, -1, 1, 1)
+
+
+@alternate(f"{A}.conv2d_via_conv3d", "slices: a 3-D correlation by hand, a slice per (d, h, w) tap")
+def conv2d_via_conv3d_taps(input, weight, bias=None):
+    volume, kernel = input.unsqueeze(1), weight.unsqueeze(1)    # (N, 1, C, H, W), (O, 1, C, .)
+    kd, kh, kw = kernel.shape[2:]
+    od, oh, ow = (volume.shape[2] - kd + 1, volume.shape[3] - kh + 1, volume.shape[4] - kw + 1)
+    out = input.new_zeros(input.shape[0], weight.shape[0], od, oh, ow)
+    for a in range(kd):
+        for b in range(kh):
+            for e in range(kw):
+                out += torch.einsum("nidhw,oi->nodhw", volume[:, :, a:a + od, b:b + oh, e:e + ow],
+                                    kernel[:, :, a, b, e])
+    out = out[:, :, 0]                                          # depth 1: C - C + 1
+    return out if bias is None else out + bias.view(1, -1, 1, 1)
+
+
+@alternate(f"{A}.conv3d", "fft: rfftn of the padded volumes, conjugate filter spectra, float64")
+def conv3d_fft(input, weight, bias=None, stride=1, padding=0):
+    sd, sh, sw = (stride,) * 3 if isinstance(stride, int) else stride
+    pd, ph, pw = (padding,) * 3 if isinstance(padding, int) else padding
+    n, c_in, d, h, w = input.shape
+    kd, kh, kw = weight.shape[2:]
+    size = (d + 2 * pd, h + 2 * ph, w + 2 * pw)
+    padded = torch.zeros(n, c_in, *size, dtype=torch.float64, device=input.device)
+    padded[:, :, pd:pd + d, ph:ph + h, pw:pw + w] = input
+    dims = (2, 3, 4)
+    spectrum = torch.einsum("ncdhw,ocdhw->nodhw", torch.fft.rfftn(padded, dim=dims),
+                            torch.fft.rfftn(weight.double(), s=size, dim=dims).conj())
+    full = torch.fft.irfftn(spectrum, s=size, dim=dims)
+    out = full[:, :, :size[0] - kd + 1:sd, :size[1] - kh + 1:sh, :size[2] - kw + 1:sw]
+    out = out.to(input.dtype)
+    return out if bias is None else out + bias.view(1, -1, 1, 1, 1)
+
+
+@alternate(f"{A}.conv3d", "as_strided: 8-D windows of a padded copy, one tensordot")
+def conv3d_as_strided(input, weight, bias=None, stride=1, padding=0):
+    sd, sh, sw = (stride,) * 3 if isinstance(stride, int) else stride
+    pd, ph, pw = (padding,) * 3 if isinstance(padding, int) else padding
+    n, c_in, d, h, w = input.shape
+    kd, kh, kw = weight.shape[2:]
+    padded = input.new_zeros(n, c_in, d + 2 * pd, h + 2 * ph, w + 2 * pw)
+    padded[:, :, pd:pd + d, ph:ph + h, pw:pw + w] = input
+    od, oh, ow = ((d + 2 * pd - kd) // sd + 1, (h + 2 * ph - kh) // sh + 1,
+                  (w + 2 * pw - kw) // sw + 1)
+    s = padded.stride()
+    windows = padded.as_strided((n, c_in, od, oh, ow, kd, kh, kw),
+                                (s[0], s[1], sd * s[2], sh * s[3], sw * s[4], s[2], s[3], s[4]))
+    out = torch.tensordot(windows, weight, dims=([1, 5, 6, 7], [1, 2, 3, 4]))   # (N, D, H, W, O)
+    out = out.permute(0, 4, 1, 2, 3)
+    return out if bias is None else out + bias.view(1, -1, 1, 1, 1)
+
+
+@alternate(f"{A}.conv3d", "stack-cat: columns stacked from every tap's strided slice, one matmul")
+def conv3d_stacked_columns(input, weight, bias=None, stride=1, padding=0):
+    import torch.nn.functional as F
+    sd, sh, sw = (stride,) * 3 if isinstance(stride, int) else stride
+    pd, ph, pw = (padding,) * 3 if isinstance(padding, int) else padding
+    n, c_in = input.shape[:2]
+    c_out, _, kd, kh, kw = weight.shape
+    x = F.pad(input, (pw, pw, ph, ph, pd, pd))
+    od, oh, ow = ((x.shape[2] - kd) // sd + 1, (x.shape[3] - kh) // sh + 1,
+                  (x.shape[4] - kw) // sw + 1)
+    taps = [x[:, :, a:a + sd * (od - 1) + 1:sd, b:b + sh * (oh - 1) + 1:sh,
+              e:e + sw * (ow - 1) + 1:sw]
+            for a in range(kd) for b in range(kh) for e in range(kw)]
+    columns = torch.stack(taps, dim=2).reshape(n, c_in * kd * kh * kw, od * oh * ow)
+    out = (weight.reshape(c_out, -1) @ columns).reshape(n, c_out, od, oh, ow)
+    return out if bias is None else out + bias.view(1, -1, 1, 1, 1)

@@ -42,7 +42,7 @@ def conv2d_one_dilation(input, weight, bias=None, stride=1, padding=0, dilation=
     return out if bias is None else out + bias.view(1, -1, 1, 1)
 
 
-@alternate(f"{A}.conv2d", "F.unfold with dilation + matmul")
+@alternate(f"{A}.conv2d", "im2col: F.unfold with dilation + matmul")
 def conv2d_unfold(input, weight, bias=None, stride=1, padding=0, dilation=1):
     import torch.nn.functional as F
     n, _, h, w = input.shape
@@ -57,7 +57,7 @@ def conv2d_unfold(input, weight, bias=None, stride=1, padding=0, dilation=1):
     return out if bias is None else out + bias.view(1, -1, 1, 1)
 
 
-@alternate(f"{A}.conv2d", "dilate the kernel with zeros, then an ordinary convolution")
+@alternate(f"{A}.conv2d", "tensor-unfold: dilate the kernel with zeros, then an ordinary convolution")
 def conv2d_zero_kernel(input, weight, bias=None, stride=1, padding=0, dilation=1):
     import torch.nn.functional as F
     sh, sw = (stride, stride) if isinstance(stride, int) else stride
@@ -99,7 +99,7 @@ def dilate_kernel_swapped(k, d):
     return out
 
 
-@alternate(f"{A}.dilate_kernel", "index_put with explicit tap positions")
+@alternate(f"{A}.dilate_kernel", "index: index_put with explicit tap positions")
 def dilate_kernel_index(k, d):
     dh, dw = (d, d) if isinstance(d, int) else d
     kh, kw = k.shape[-2:]
@@ -111,7 +111,7 @@ def dilate_kernel_index(k, d):
     return out
 
 
-@alternate(f"{A}.dilate_kernel", "interleave zeros with stack and reshape, then trim")
+@alternate(f"{A}.dilate_kernel", "stack-cat: interleave zeros with stack and reshape, then trim")
 def dilate_kernel_stack(k, d):
     dh, dw = (d, d) if isinstance(d, int) else d
     kh, kw = k.shape[-2:]
@@ -166,7 +166,7 @@ def receptive_field_own_stride(layers):
     return max(offsets) + 1, len(offsets) ** 2
 
 
-@alternate(f"{A}.receptive_field", "backwards from the output: positions read at each layer")
+@alternate(f"{A}.receptive_field", "sets: backwards from the output: positions read at each layer")
 def receptive_field_backwards(layers):
     positions = {0}                       # units of the current layer that the output reads
     for k, s, d in reversed(layers):
@@ -174,7 +174,7 @@ def receptive_field_backwards(layers):
     return max(positions) - min(positions) + 1, len(positions) ** 2
 
 
-@alternate(f"{A}.receptive_field", "a 2-D boolean footprint, grown layer by layer with slices")
+@alternate(f"{A}.receptive_field", "slices: a 2-D boolean footprint, grown layer by layer with slices")
 def receptive_field_footprint(layers):
     side, jump = 1, 1
     for k, s, d in layers:
@@ -219,7 +219,7 @@ def causal_conv1d_no_dilation(x, w, dilation=1):
     return torch.einsum("nctk,ock->not", win, w)
 
 
-@alternate(f"{A}.causal_conv1d", "F.pad + strided views + einsum")
+@alternate(f"{A}.causal_conv1d", "tensor-unfold: F.pad + strided views + einsum")
 def causal_conv1d_views(x, w, dilation=1):
     import torch.nn.functional as F
     span = (w.shape[-1] - 1) * dilation + 1
@@ -227,7 +227,7 @@ def causal_conv1d_views(x, w, dilation=1):
     return torch.einsum("nctk,ock->not", win, w)
 
 
-@alternate(f"{A}.causal_conv1d", "shift-and-add with torch.roll and a mask, no padding")
+@alternate(f"{A}.causal_conv1d", "roll: shift-and-add with torch.roll and a mask, no padding")
 def causal_conv1d_roll(x, w, dilation=1):
     n, c_in, t = x.shape
     k = w.shape[-1]
@@ -285,4 +285,178 @@ def causal_conv1d_cpu_padding(x, w, dilation=1):
     for a in range(k):
         out += torch.einsum("nct,oc->not", padded[:, :, a * dilation:a * dilation + t],
                             w[:, :, a])
+    return out
+
+
+# The corpus of correct but unusual implementations, in more styles ----------------------------
+# Each description starts with its style (see tests/test_corpus.py).
+
+# conv2d with dilation
+@alternate(f"{A}.conv2d", "as_strided: windows whose taps are dilation * stride apart, tensordot")
+def conv2d_as_strided(input, weight, bias=None, stride=1, padding=0, dilation=1):
+    sh, sw = (stride, stride) if isinstance(stride, int) else stride
+    ph, pw = (padding, padding) if isinstance(padding, int) else padding
+    dh, dw = (dilation, dilation) if isinstance(dilation, int) else dilation
+    n, c_in, h, w = input.shape
+    kh, kw = weight.shape[-2:]
+    padded = input.new_zeros(n, c_in, h + 2 * ph, w + 2 * pw)
+    padded[:, :, ph:ph + h, pw:pw + w] = input
+    out_h = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
+    out_w = (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+    s = padded.stride()
+    windows = padded.as_strided((n, c_in, out_h, out_w, kh, kw),
+                                (s[0], s[1], sh * s[2], sw * s[3], dh * s[2], dw * s[3]))
+    out = torch.tensordot(windows, weight, dims=([1, 4, 5], [1, 2, 3])).permute(0, 3, 1, 2)
+    return out if bias is None else out + bias.view(1, -1, 1, 1)
+
+
+@alternate(f"{A}.conv2d", "fft: the zero-dilated kernel's conjugate spectrum, float64, subsampled")
+def conv2d_fft(input, weight, bias=None, stride=1, padding=0, dilation=1):
+    sh, sw = (stride, stride) if isinstance(stride, int) else stride
+    ph, pw = (padding, padding) if isinstance(padding, int) else padding
+    dh, dw = (dilation, dilation) if isinstance(dilation, int) else dilation
+    n, c_in, h, w = input.shape
+    c_out, _, kh, kw = weight.shape
+    size = (h + 2 * ph, w + 2 * pw)
+    span_h, span_w = dh * (kh - 1) + 1, dw * (kw - 1) + 1
+    padded = torch.zeros(n, c_in, *size, dtype=torch.float64, device=input.device)
+    padded[:, :, ph:ph + h, pw:pw + w] = input
+    dilated = torch.zeros(c_out, c_in, span_h, span_w, dtype=torch.float64, device=input.device)
+    dilated[:, :, ::dh, ::dw] = weight
+    spectrum = torch.einsum("nchw,ochw->nohw", torch.fft.rfft2(padded),
+                            torch.fft.rfft2(dilated, s=size).conj())
+    full = torch.fft.irfft2(spectrum, s=size)
+    out = full[:, :, :size[0] - span_h + 1:sh, :size[1] - span_w + 1:sw].to(input.dtype)
+    return out if bias is None else out + bias.view(1, -1, 1, 1)
+
+
+@alternate(f"{A}.conv2d", "index: window pixels read by broadcast row/column index tensors, matmul")
+def conv2d_index(input, weight, bias=None, stride=1, padding=0, dilation=1):
+    import torch.nn.functional as F
+    sh, sw = (stride, stride) if isinstance(stride, int) else stride
+    ph, pw = (padding, padding) if isinstance(padding, int) else padding
+    dh, dw = (dilation, dilation) if isinstance(dilation, int) else dilation
+    n, c_in, h, w = input.shape
+    c_out, _, kh, kw = weight.shape
+    x = F.pad(input, (pw, pw, ph, ph))
+    out_h = (x.shape[2] - dh * (kh - 1) - 1) // sh + 1
+    out_w = (x.shape[3] - dw * (kw - 1) - 1) // sw + 1
+    dev = input.device
+    rows = (torch.arange(kh, device=dev) * dh).view(kh, 1, 1, 1) \
+        + (torch.arange(out_h, device=dev) * sh).view(1, 1, out_h, 1)
+    cols = (torch.arange(kw, device=dev) * dw).view(1, kw, 1, 1) \
+        + (torch.arange(out_w, device=dev) * sw).view(1, 1, 1, out_w)
+    columns = x[:, :, rows, cols].reshape(n, c_in * kh * kw, out_h * out_w)
+    out = (weight.reshape(c_out, -1) @ columns).reshape(n, c_out, out_h, out_w)
+    return out if bias is None else out + bias.view(1, -1, 1, 1)
+
+
+# dilate_kernel
+@alternate(f"{A}.dilate_kernel", "python-list: k grown by a zero row and column, read by lists")
+def dilate_kernel_lists(k, d):
+    dh, dw = (d, d) if isinstance(d, int) else d
+    *lead, kh, kw = k.shape
+    grown = torch.cat([k, k.new_zeros(*lead, 1, kw)], dim=-2)          # row kh: zeros
+    grown = torch.cat([grown, k.new_zeros(*lead, kh + 1, 1)], dim=-1)  # column kw: zeros
+    rows = [r // dh if r % dh == 0 else kh for r in range((kh - 1) * dh + 1)]
+    cols = [q // dw if q % dw == 0 else kw for q in range((kw - 1) * dw + 1)]
+    return grown[..., rows, :][..., cols]
+
+
+@alternate(f"{A}.dilate_kernel", "kron: torch.kron with a (dh, dw) one-hot block, then trimmed")
+def dilate_kernel_kron(k, d):
+    dh, dw = (d, d) if isinstance(d, int) else d
+    kh, kw = k.shape[-2:]
+    corner = k.new_zeros(dh, dw)
+    corner[0, 0] = 1
+    return torch.kron(k, corner)[..., :(kh - 1) * dh + 1, :(kw - 1) * dw + 1]
+
+
+@alternate(f"{A}.dilate_kernel", "matmul: 0/1 spreading matrices on both sides, S_h @ k @ S_w^T")
+def dilate_kernel_matrices(k, d):
+    dh, dw = (d, d) if isinstance(d, int) else d
+    kh, kw = k.shape[-2:]
+
+    def spread(taps, step):
+        positions = torch.arange((taps - 1) * step + 1, device=k.device)[:, None]
+        return (positions == torch.arange(taps, device=k.device)[None, :] * step).to(k.dtype)
+
+    return spread(kh, dh) @ k @ spread(kw, dw).T
+
+
+# receptive_field
+@alternate(f"{A}.receptive_field", "recursion: the first layer's taps around what the rest reads")
+def receptive_field_recursive(layers):
+    def offsets(stack):
+        """Input positions (one axis) that output unit 0 of the stack reads."""
+        if not stack:
+            return {0}
+        k, s, d = stack[0]
+        return {unit * s + a * d for unit in offsets(stack[1:]) for a in range(k)}
+
+    reached = offsets(list(layers))
+    return max(reached) - min(reached) + 1, len(reached) ** 2
+
+
+@alternate(f"{A}.receptive_field", "functools: functools.reduce over the layers (offsets, jump)")
+def receptive_field_reduce(layers):
+    import functools
+
+    def grow(state, layer):
+        offsets, jump = state
+        k, s, d = layer
+        return {o + a * d * jump for o in offsets for a in range(k)}, jump * s
+
+    offsets, _ = functools.reduce(grow, layers, ({0}, 1))
+    return max(offsets) + 1, len(offsets) ** 2
+
+
+@alternate(f"{A}.receptive_field", "scatter: a 1-D boolean footprint, index_put_ layer by layer")
+def receptive_field_scatter(layers):
+    reached = torch.ones(1, dtype=torch.bool)          # the top layer's output unit 0
+    for k, s, d in reversed(list(layers)):
+        units = torch.nonzero(reached)[:, 0]           # units of this layer's output read
+        positions = (units[:, None] * s + torch.arange(k)[None, :] * d).reshape(-1)
+        reached = torch.zeros(int(positions.max()) + 1, dtype=torch.bool)
+        reached.index_put_((positions,), torch.ones_like(positions, dtype=torch.bool))
+    where = torch.nonzero(reached)[:, 0]
+    return int(where.max() - where.min()) + 1, int(reached.sum()) ** 2
+
+
+# causal_conv1d
+@alternate(f"{A}.causal_conv1d", "fft: a zero-padded linear convolution by rfft, first T outputs")
+def causal_conv1d_fft(x, w, dilation=1):
+    t = x.shape[-1]
+    c_out, c_in, k = w.shape
+    span = (k - 1) * dilation + 1
+    size = t + span - 1                                # long enough that nothing wraps
+    taps = torch.zeros(c_out, c_in, span, dtype=torch.float64, device=x.device)
+    taps[:, :, ::dilation] = w.flip(-1)                # tap a acts with lag (k - 1 - a) * d
+    spectrum = torch.einsum("nct,oct->not", torch.fft.rfft(x.double(), n=size),
+                            torch.fft.rfft(taps, n=size))
+    return torch.fft.irfft(spectrum, n=size)[..., :t].to(x.dtype)
+
+
+@alternate(f"{A}.causal_conv1d", "toeplitz: a lower-triangular (T, T) matrix per channel pair")
+def causal_conv1d_toeplitz(x, w, dilation=1):
+    t = x.shape[-1]
+    k = w.shape[-1]
+    times = torch.arange(t, device=x.device)
+    lag = times[:, None] - times[None, :]              # output time - input time
+    matrix = x.new_zeros(w.shape[0], w.shape[1], t, t)
+    for a in range(k):
+        matrix += w[:, :, a, None, None] * (lag == (k - 1 - a) * dilation).to(x.dtype)
+    return torch.einsum("ocij,ncj->noi", matrix, x)
+
+
+@alternate(f"{A}.causal_conv1d", "python-list: each tap's lagged signal read by an index list")
+def causal_conv1d_lists(x, w, dilation=1):
+    n, c_in, t = x.shape
+    k = w.shape[-1]
+    grown = torch.cat([x, x.new_zeros(n, c_in, 1)], dim=2)      # index t reads a zero
+    out = x.new_zeros(n, w.shape[0], t)
+    for a in range(k):
+        lag = (k - 1 - a) * dilation
+        lagged = grown[:, :, [i - lag if i >= lag else t for i in range(t)]]
+        out += torch.einsum("nct,oc->not", lagged, w[:, :, a])
     return out

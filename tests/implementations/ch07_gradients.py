@@ -43,7 +43,7 @@ def conv2d_input_kernel_flipped(input_size, weight, grad_output, stride=1, paddi
                                                      (w + 2 * pw - kw) % sw))
 
 
-@alternate(f"{A}.conv2d_input", "stamp a scaled kernel copy per tap into a zero gradient")
+@alternate(f"{A}.conv2d_input", "slices: stamp a scaled kernel copy per tap into a zero gradient")
 def conv2d_input_stamp(input_size, weight, grad_output, stride=1, padding=0):
     sh, sw = (stride, stride) if isinstance(stride, int) else stride
     ph, pw = (padding, padding) if isinstance(padding, int) else padding
@@ -58,7 +58,7 @@ def conv2d_input_stamp(input_size, weight, grad_output, stride=1, padding=0):
     return grad[:, :, ph:ph + h, pw:pw + w]
 
 
-@alternate(f"{A}.conv2d_input", "F.fold adds the columns W^T @ grad_output into the image")
+@alternate(f"{A}.conv2d_input", "im2col: F.fold adds the columns W^T @ grad_output into the image")
 def conv2d_input_fold(input_size, weight, grad_output, stride=1, padding=0):
     import torch.nn.functional as F
     n, c_in, h, w = input_size
@@ -179,7 +179,7 @@ def conv2d_backward_weight_ignores_stride(grad_output, input, weight, stride=1, 
             grad_output.sum(dim=(0, 2, 3)))
 
 
-@alternate(f"{A}.conv2d_backward", "stamp into the padded input's gradient; grad_weight per tap")
+@alternate(f"{A}.conv2d_backward", "slices: stamp into the padded input's gradient; grad_weight per tap")
 def conv2d_backward_stamp(grad_output, input, weight, stride=1, padding=0):
     sh, sw = (stride, stride) if isinstance(stride, int) else stride
     ph, pw = (padding, padding) if isinstance(padding, int) else padding
@@ -215,7 +215,7 @@ def conv2d_backward_im2col(grad_output, input, weight, stride=1, padding=0):
     return grad_input, grad_weight, g.sum(dim=(0, 2))
 
 
-@alternate(f"{A}.conv2d_backward", "zero insertion, then direct correlations (the book's form)")
+@alternate(f"{A}.conv2d_backward", "tensor-unfold: zero insertion, then direct correlations (the book's form)")
 def conv2d_backward_zero_insertion(grad_output, input, weight, stride=1, padding=0):
     import torch.nn.functional as F
     sh, sw = (stride, stride) if isinstance(stride, int) else stride
@@ -276,3 +276,111 @@ def conv2d_backward_cpu_padding(grad_output, input, weight, stride=1, padding=0)
     windows = padded.unfold(2, kh, sh).unfold(3, kw, sw)
     grad_weight = torch.einsum("nohw,nchwab->ocab", grad_output, windows)
     return grad_input, grad_weight, grad_bias
+
+
+# The corpus of correct but unusual implementations, in more styles ----------------------------
+# Each description starts with its style (see tests/test_corpus.py).
+
+# conv2d_input
+@alternate(f"{A}.conv2d_input", "scatter: index_add_ of W^T @ grad_output into the padded input")
+def conv2d_input_index_add(input_size, weight, grad_output, stride=1, padding=0):
+    sh, sw = (stride, stride) if isinstance(stride, int) else stride
+    ph, pw = (padding, padding) if isinstance(padding, int) else padding
+    n, c_in, h, w = input_size
+    kh, kw = weight.shape[-2:]
+    out_h, out_w = grad_output.shape[-2:]
+    hp, wp = h + 2 * ph, w + 2 * pw
+    columns = torch.einsum("ocab,nohw->ncabhw", weight, grad_output)
+    dev = grad_output.device
+    rows = torch.arange(kh, device=dev).view(kh, 1, 1, 1) \
+        + (torch.arange(out_h, device=dev) * sh).view(1, 1, out_h, 1)
+    cols = torch.arange(kw, device=dev).view(1, kw, 1, 1) \
+        + (torch.arange(out_w, device=dev) * sw).view(1, 1, 1, out_w)
+    grad = grad_output.new_zeros(n, c_in, hp * wp)
+    grad.index_add_(2, (rows * wp + cols).reshape(-1), columns.flatten(2))
+    return grad.reshape(n, c_in, hp, wp)[:, :, ph:ph + h, pw:pw + w]
+
+
+@alternate(f"{A}.conv2d_input", "fft: spread gradient times the kernel spectra, in float64")
+def conv2d_input_fft(input_size, weight, grad_output, stride=1, padding=0):
+    sh, sw = (stride, stride) if isinstance(stride, int) else stride
+    ph, pw = (padding, padding) if isinstance(padding, int) else padding
+    n, c_in, h, w = input_size
+    out_h, out_w = grad_output.shape[-2:]
+    size = (h + 2 * ph, w + 2 * pw)                   # the forward's windows all lie inside
+    spread = torch.zeros(n, grad_output.shape[1], *size, dtype=torch.float64,
+                         device=grad_output.device)
+    spread[:, :, :(out_h - 1) * sh + 1:sh, :(out_w - 1) * sw + 1:sw] = grad_output
+    spectrum = torch.einsum("nohw,ochw->nchw", torch.fft.rfft2(spread),
+                            torch.fft.rfft2(weight.double(), s=size))
+    grad = torch.fft.irfft2(spectrum, s=size)
+    return grad[:, :, ph:ph + h, pw:pw + w].to(grad_output.dtype)
+
+
+@alternate(f"{A}.conv2d_input", "tensor-unfold: spread, pad, correlate with the flipped kernel")
+def conv2d_input_zero_insertion(input_size, weight, grad_output, stride=1, padding=0):
+    sh, sw = (stride, stride) if isinstance(stride, int) else stride
+    ph, pw = (padding, padding) if isinstance(padding, int) else padding
+    n, c_in, h, w = input_size
+    kh, kw = weight.shape[-2:]
+    out_h, out_w = grad_output.shape[-2:]
+    hp, wp = h + 2 * ph, w + 2 * pw
+    # gradient of the padded input = full correlation of the spread gradient with the
+    # rotated kernel: spread it into a canvas with a (k - 1) border on every side
+    canvas = grad_output.new_zeros(n, grad_output.shape[1], hp + kh - 1, wp + kw - 1)
+    canvas[:, :, kh - 1:kh - 1 + (out_h - 1) * sh + 1:sh,
+           kw - 1:kw - 1 + (out_w - 1) * sw + 1:sw] = grad_output
+    windows = canvas.unfold(2, kh, 1).unfold(3, kw, 1)           # (N, C_out, Hp, Wp, kh, kw)
+    grad = torch.einsum("nohwab,ocab->nchw", windows, weight.flip(-2, -1))
+    return grad[:, :, ph:ph + h, pw:pw + w]
+
+
+# conv2d_backward
+@alternate(f"{A}.conv2d_backward", "fft: both gradients from spectra of the padded input, float64")
+def conv2d_backward_fft(grad_output, input, weight, stride=1, padding=0):
+    sh, sw = (stride, stride) if isinstance(stride, int) else stride
+    ph, pw = (padding, padding) if isinstance(padding, int) else padding
+    n, c_in, h, w = input.shape
+    kh, kw = weight.shape[-2:]
+    out_h, out_w = grad_output.shape[-2:]
+    size = (h + 2 * ph, w + 2 * pw)
+    padded = torch.zeros(n, c_in, *size, dtype=torch.float64, device=input.device)
+    padded[:, :, ph:ph + h, pw:pw + w] = input
+    spread = torch.zeros(n, grad_output.shape[1], *size, dtype=torch.float64,
+                         device=input.device)
+    spread[:, :, :(out_h - 1) * sh + 1:sh, :(out_w - 1) * sw + 1:sw] = grad_output
+    g, x, k = (torch.fft.rfft2(spread), torch.fft.rfft2(padded),
+               torch.fft.rfft2(weight.double(), s=size))
+    # dL/dx: the spread gradient convolved with the kernel; dL/dw: the padded input
+    # correlated with the spread gradient (conjugate), its first kh x kw lags
+    grad_padded = torch.fft.irfft2(torch.einsum("nohw,ochw->nchw", g, k), s=size)
+    grad_weight = torch.fft.irfft2(torch.einsum("nchw,nohw->ochw", x, g.conj()), s=size)
+    dtype = input.dtype
+    return (grad_padded[:, :, ph:ph + h, pw:pw + w].to(dtype),
+            grad_weight[:, :, :kh, :kw].to(dtype), grad_output.sum(dim=(0, 2, 3)))
+
+
+@alternate(f"{A}.conv2d_backward", "scatter: grad_input by index_add_, grad_weight by as_strided")
+def conv2d_backward_index_add(grad_output, input, weight, stride=1, padding=0):
+    sh, sw = (stride, stride) if isinstance(stride, int) else stride
+    ph, pw = (padding, padding) if isinstance(padding, int) else padding
+    n, c_in, h, w = input.shape
+    kh, kw = weight.shape[-2:]
+    out_h, out_w = grad_output.shape[-2:]
+    hp, wp = h + 2 * ph, w + 2 * pw
+    dev = input.device
+    rows = torch.arange(kh, device=dev).view(kh, 1, 1, 1) \
+        + (torch.arange(out_h, device=dev) * sh).view(1, 1, out_h, 1)
+    cols = torch.arange(kw, device=dev).view(1, kw, 1, 1) \
+        + (torch.arange(out_w, device=dev) * sw).view(1, 1, 1, out_w)
+    grad_padded = input.new_zeros(n, c_in, hp * wp)
+    grad_padded.index_add_(2, (rows * wp + cols).reshape(-1),
+                           torch.einsum("ocab,nohw->ncabhw", weight, grad_output).flatten(2))
+    grad_input = grad_padded.reshape(n, c_in, hp, wp)[:, :, ph:ph + h, pw:pw + w]
+    padded = input.new_zeros(n, c_in, hp, wp)
+    padded[:, :, ph:ph + h, pw:pw + w] = input
+    s = padded.stride()
+    windows = padded.as_strided((n, c_in, out_h, out_w, kh, kw),
+                                (s[0], s[1], sh * s[2], sw * s[3], s[2], s[3]))
+    grad_weight = torch.tensordot(grad_output, windows, dims=([0, 2, 3], [0, 2, 3]))
+    return grad_input, grad_weight, grad_output.sum(dim=(0, 2, 3))

@@ -104,7 +104,7 @@ def max_pool2d_with_indices_last_tie(input, kernel_size, stride=None, padding=0)
     return best, index
 
 
-@alternate(f"{A}.max_pool2d_with_indices", "unfold the -inf-padded input into windows, argmax")
+@alternate(f"{A}.max_pool2d_with_indices", "tensor-unfold: unfold the -inf-padded input into windows, argmax")
 def max_pool2d_with_indices_unfold(input, kernel_size, stride=None, padding=0):
     import torch.nn.functional as F
     kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
@@ -121,7 +121,7 @@ def max_pool2d_with_indices_unfold(input, kernel_size, stride=None, padding=0):
     return values, rows * w + cols
 
 
-@alternate(f"{A}.max_pool2d_with_indices", "a loop over output positions, gathering real cells")
+@alternate(f"{A}.max_pool2d_with_indices", "loops: a loop over output positions, gathering real cells")
 def max_pool2d_with_indices_positions(input, kernel_size, stride=None, padding=0):
     kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
     sh, sw = (kh, kw) if stride is None else ((stride, stride) if isinstance(stride, int) else stride)
@@ -144,7 +144,7 @@ def max_pool2d_with_indices_positions(input, kernel_size, stride=None, padding=0
     return values, indices
 
 
-@alternate(f"{A}.max_pool2d_with_indices", "max over windows by torch.max, index from a plane map")
+@alternate(f"{A}.max_pool2d_with_indices", "gather: max over windows by torch.max, index from a plane map")
 def max_pool2d_with_indices_index_map(input, kernel_size, stride=None, padding=0):
     import torch.nn.functional as F
     kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
@@ -239,7 +239,7 @@ def max_unpool2d_stride_one(input, indices, kernel_size, stride=None, padding=0,
     return out.reshape(n, c, h, w)
 
 
-@alternate(f"{A}.max_unpool2d", "index_put_ at computed (n, c, h, w) coordinates")
+@alternate(f"{A}.max_unpool2d", "scatter: index_put_ at computed (n, c, h, w) coordinates")
 def max_unpool2d_index_put(input, indices, kernel_size, stride=None, padding=0,
                            output_size=None):
     kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
@@ -257,7 +257,7 @@ def max_unpool2d_index_put(input, indices, kernel_size, stride=None, padding=0,
     return out
 
 
-@alternate(f"{A}.max_unpool2d", "one-hot comparison with every output position, then amax")
+@alternate(f"{A}.max_unpool2d", "where: one-hot comparison with every output position, then amax")
 def max_unpool2d_one_hot(input, indices, kernel_size, stride=None, padding=0, output_size=None):
     kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
     sh, sw = (kh, kw) if stride is None else ((stride, stride) if isinstance(stride, int) else stride)
@@ -273,7 +273,7 @@ def max_unpool2d_one_hot(input, indices, kernel_size, stride=None, padding=0, ou
     return out.reshape(n, c, h, w)
 
 
-@alternate(f"{A}.max_unpool2d", "a loop over the (n, c) planes with flat indexing")
+@alternate(f"{A}.max_unpool2d", "loops: a loop over the (n, c) planes with flat indexing")
 def max_unpool2d_planes(input, indices, kernel_size, stride=None, padding=0, output_size=None):
     kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
     sh, sw = (kh, kw) if stride is None else ((stride, stride) if isinstance(stride, int) else stride)
@@ -336,3 +336,85 @@ def max_unpool2d_cpu_output(input, indices, kernel_size, stride=None, padding=0,
     out = torch.zeros(*lead, h * w, dtype=input.dtype)  # <- CPU tensor
     out.scatter_(-1, indices.reshape(*lead, -1), input.reshape(*lead, -1))
     return out.reshape(*lead, h, w)
+
+
+# The corpus of correct but unusual implementations, in more styles ----------------------------
+# Each description starts with its style (see tests/test_corpus.py).
+
+# max_pool2d_with_indices
+@alternate(f"{A}.max_pool2d_with_indices", "python-list: taps read by index lists, stacked, argmax")
+def max_pool2d_with_indices_lists(input, kernel_size, stride=None, padding=0):
+    kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
+    sh, sw = (kh, kw) if stride is None else ((stride, stride) if isinstance(stride, int) else stride)
+    ph, pw = (padding, padding) if isinstance(padding, int) else padding
+    n, c, h, w = input.shape
+    out_h, out_w = (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
+    padded = input.new_full((n, c, h + 2 * ph, w + 2 * pw), float("-inf"))
+    padded[:, :, ph:ph + h, pw:pw + w] = input
+    taps, positions = [], []
+    for a in range(kh):                                # row-major: argmax keeps the first
+        for b in range(kw):
+            rows = [i * sh + a for i in range(out_h)]
+            cols = [j * sw + b for j in range(out_w)]
+            taps.append(padded[:, :, rows][:, :, :, cols])
+            positions.append([[(r - ph) * w + q - pw for q in cols] for r in rows])
+    stacked = torch.stack(taps, dim=-1)                # (N, C, H_out, W_out, kh*kw)
+    best = stacked.argmax(dim=-1, keepdim=True)
+    where = torch.tensor(positions, device=input.device).permute(1, 2, 0)   # (H_out, W_out, K)
+    indices = where.expand(n, c, -1, -1, -1).gather(-1, best)[..., 0]
+    return stacked.gather(-1, best)[..., 0], indices
+
+
+@alternate(f"{A}.max_pool2d_with_indices", "as_strided: windows of a -inf copy, argmax, position")
+def max_pool2d_with_indices_as_strided(input, kernel_size, stride=None, padding=0):
+    kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
+    sh, sw = (kh, kw) if stride is None else ((stride, stride) if isinstance(stride, int) else stride)
+    ph, pw = (padding, padding) if isinstance(padding, int) else padding
+    n, c, h, w = input.shape
+    out_h, out_w = (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
+    padded = input.new_full((n, c, h + 2 * ph, w + 2 * pw), float("-inf"))
+    padded[:, :, ph:ph + h, pw:pw + w] = input
+    s = padded.stride()
+    windows = padded.as_strided((n, c, out_h, out_w, kh, kw),
+                                (s[0], s[1], sh * s[2], sw * s[3], s[2], s[3])).reshape(
+        n, c, out_h, out_w, kh * kw)
+    values, tap = windows.max(dim=-1)
+    rows = torch.arange(out_h, device=input.device).view(-1, 1) * sh - ph + tap // kw
+    cols = torch.arange(out_w, device=input.device) * sw - pw + tap % kw
+    return values, rows * w + cols
+
+
+# max_unpool2d
+@alternate(f"{A}.max_unpool2d", "python-list: per plane, the switches as a Python list index")
+def max_unpool2d_lists(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
+    sh, sw = (kh, kw) if stride is None else ((stride, stride) if isinstance(stride, int) else stride)
+    ph, pw = (padding, padding) if isinstance(padding, int) else padding
+    n, c, h_in, w_in = input.shape
+    if output_size is None:
+        h, w = (h_in - 1) * sh - 2 * ph + kh, (w_in - 1) * sw - 2 * pw + kw
+    else:
+        h, w = output_size[-2:]
+    out = input.new_zeros(n, c, h * w)
+    for i in range(n):
+        for j in range(c):
+            out[i, j, indices[i, j].flatten().tolist()] = input[i, j].flatten()
+    return out.reshape(n, c, h, w)
+
+
+@alternate(f"{A}.max_unpool2d", "matmul: values @ one-hot switches, / times a cell was chosen")
+def max_unpool2d_one_hot_matmul(input, indices, kernel_size, stride=None, padding=0,
+                                output_size=None):
+    kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
+    sh, sw = (kh, kw) if stride is None else ((stride, stride) if isinstance(stride, int) else stride)
+    ph, pw = (padding, padding) if isinstance(padding, int) else padding
+    n, c, h_in, w_in = input.shape
+    if output_size is None:
+        h, w = (h_in - 1) * sh - 2 * ph + kh, (w_in - 1) * sw - 2 * pw + kw
+    else:
+        h, w = output_size[-2:]
+    cells = torch.arange(h * w, device=input.device)
+    one_hot = (indices.reshape(n, c, -1, 1) == cells).to(input.dtype)    # (N, C, L, H*W)
+    summed = (input.reshape(n, c, 1, -1) @ one_hot)[:, :, 0]             # (N, C, H*W)
+    times = one_hot.sum(dim=2).clamp(min=1)      # overlapping windows may pick a cell twice
+    return (summed / times).reshape(n, c, h, w)

@@ -63,7 +63,7 @@ def im2col_book(input, kernel_size, stride=1, padding=0, dilation=1):
     return windows.permute(0, 1, 4, 5, 2, 3).reshape(n, c * kh * kw, h_out * w_out)
 
 
-@alternate(f"{A}.im2col", "Tensor.unfold windows (strided views), then one permute")
+@alternate(f"{A}.im2col", "tensor-unfold: Tensor.unfold windows (strided views), then one permute")
 def im2col_views(input, kernel_size, stride=1, padding=0, dilation=1):
     import torch.nn.functional as F
     two = lambda v: (v, v) if isinstance(v, int) else tuple(v)  # noqa: E731
@@ -75,7 +75,7 @@ def im2col_views(input, kernel_size, stride=1, padding=0, dilation=1):
     return win.permute(0, 1, 4, 5, 2, 3).reshape(n, c * kh * kw, oh * ow)
 
 
-@alternate(f"{A}.im2col", "as_strided with the strides written out")
+@alternate(f"{A}.im2col", "as_strided: as_strided with the strides written out")
 def im2col_as_strided(input, kernel_size, stride=1, padding=0, dilation=1):
     two = lambda v: (v, v) if isinstance(v, int) else tuple(v)  # noqa: E731
     (kh, kw), (sh, sw), (ph, pw), (dh, dw) = map(two, (kernel_size, stride, padding, dilation))
@@ -90,7 +90,7 @@ def im2col_as_strided(input, kernel_size, stride=1, padding=0, dilation=1):
     return cols.reshape(n, c * kh * kw, oh * ow)
 
 
-@alternate(f"{A}.im2col", "advanced indexing with computed row and column indices")
+@alternate(f"{A}.im2col", "index: advanced indexing with computed row and column indices")
 def im2col_gather(input, kernel_size, stride=1, padding=0, dilation=1):
     import torch.nn.functional as F
     two = lambda v: (v, v) if isinstance(v, int) else tuple(v)  # noqa: E731
@@ -184,7 +184,7 @@ def conv2d_im2col_batch_loop(input, weight, bias=None, stride=1, padding=0, dila
     return out
 
 
-@alternate(f"{A}.conv2d_im2col", "Tensor.unfold windows and one einsum")
+@alternate(f"{A}.conv2d_im2col", "tensor-unfold: Tensor.unfold windows and one einsum")
 def conv2d_im2col_einsum(input, weight, bias=None, stride=1, padding=0, dilation=1):
     import torch.nn.functional as F
     two = lambda v: (v, v) if isinstance(v, int) else tuple(v)  # noqa: E731
@@ -197,7 +197,7 @@ def conv2d_im2col_einsum(input, weight, bias=None, stride=1, padding=0, dilation
     return out if bias is None else out + bias.view(1, -1, 1, 1)
 
 
-@alternate(f"{A}.conv2d_im2col", "as_strided (N, L, K) rows times the flattened weight, transposed")
+@alternate(f"{A}.conv2d_im2col", "as_strided: as_strided (N, L, K) rows times the flattened weight, transposed")
 def conv2d_im2col_rows(input, weight, bias=None, stride=1, padding=0, dilation=1):
     two = lambda v: (v, v) if isinstance(v, int) else tuple(v)  # noqa: E731
     (sh, sw), (ph, pw), (dh, dw) = map(two, (stride, padding, dilation))
@@ -216,7 +216,7 @@ def conv2d_im2col_rows(input, weight, bias=None, stride=1, padding=0, dilation=1
     return out.transpose(1, 2).reshape(n, c_out, oh, ow)
 
 
-@alternate(f"{A}.conv2d_im2col", "loop over the kh*kw kernel taps (fixed length), one einsum each")
+@alternate(f"{A}.conv2d_im2col", "slices: loop over the kh*kw kernel taps (fixed length), one einsum each")
 def conv2d_im2col_tap_loop(input, weight, bias=None, stride=1, padding=0, dilation=1):
     import torch.nn.functional as F
     two = lambda v: (v, v) if isinstance(v, int) else tuple(v)  # noqa: E731
@@ -319,7 +319,7 @@ def col2im_book(input, output_size, kernel_size, stride=1, padding=0, dilation=1
     return image.reshape(n, c, h, w)
 
 
-@alternate(f"{A}.col2im", "index_add_ into the flattened padded image")
+@alternate(f"{A}.col2im", "scatter: index_add_ into the flattened padded image")
 def col2im_index_add(input, output_size, kernel_size, stride=1, padding=0, dilation=1):
     two = lambda v: (v, v) if isinstance(v, int) else tuple(v)  # noqa: E731
     (h, w), (kh, kw), (sh, sw), (ph, pw), (dh, dw) = map(
@@ -339,7 +339,7 @@ def col2im_index_add(input, output_size, kernel_size, stride=1, padding=0, dilat
     return out.reshape(n, c, hp, wp)[:, :, ph:ph + h, pw:pw + w]
 
 
-@alternate(f"{A}.col2im", "scatter_add_ with an index tensor per column entry")
+@alternate(f"{A}.col2im", "scatter: scatter_add_ with an index tensor per column entry")
 def col2im_scatter_add(input, output_size, kernel_size, stride=1, padding=0, dilation=1):
     two = lambda v: (v, v) if isinstance(v, int) else tuple(v)  # noqa: E731
     (h, w), (kh, kw), (sh, sw), (ph, pw), (dh, dw) = map(
@@ -358,7 +358,7 @@ def col2im_scatter_add(input, output_size, kernel_size, stride=1, padding=0, dil
     return out.reshape(n, c, hp, wp)[:, :, ph:ph + h, pw:pw + w]
 
 
-@alternate(f"{A}.col2im", "index_put_ with accumulate=True")
+@alternate(f"{A}.col2im", "scatter: index_put_ with accumulate=True")
 def col2im_index_put(input, output_size, kernel_size, stride=1, padding=0, dilation=1):
     two = lambda v: (v, v) if isinstance(v, int) else tuple(v)  # noqa: E731
     (h, w), (kh, kw), (sh, sw), (ph, pw), (dh, dw) = map(
@@ -479,7 +479,7 @@ def conv_transpose2d_col2im_flipped(input, weight, bias=None, stride=1, padding=
     return out if bias is None else out + bias.view(1, -1, 1, 1)
 
 
-@alternate(f"{A}.conv_transpose2d_col2im", "einsum for the columns, index_add_ to scatter them")
+@alternate(f"{A}.conv_transpose2d_col2im", "scatter: einsum for the columns, index_add_ to scatter them")
 def conv_transpose2d_col2im_index_add(input, weight, bias=None, stride=1, padding=0,
                                       output_padding=0, dilation=1):
     two = lambda v: (v, v) if isinstance(v, int) else tuple(v)  # noqa: E731
@@ -501,7 +501,7 @@ def conv_transpose2d_col2im_index_add(input, weight, bias=None, stride=1, paddin
     return out if bias is None else out + bias.view(1, -1, 1, 1)
 
 
-@alternate(f"{A}.conv_transpose2d_col2im", "per tap: W[:, :, a, b]^T x added at strided positions")
+@alternate(f"{A}.conv_transpose2d_col2im", "slices: per tap: W[:, :, a, b]^T x added at strided positions")
 def conv_transpose2d_col2im_taps(input, weight, bias=None, stride=1, padding=0,
                                  output_padding=0, dilation=1):
     two = lambda v: (v, v) if isinstance(v, int) else tuple(v)  # noqa: E731
@@ -597,3 +597,224 @@ def conv_transpose2d_col2im_cpu_output(input, weight, bias=None, stride=1, paddi
     if bias is not None:
         out = out + bias.view(1, c_out, 1, 1)
     return out
+
+
+# The corpus of correct but unusual implementations, in more styles ----------------------------
+# Each description starts with its style (see tests/test_corpus.py).
+
+# im2col
+@alternate(f"{A}.im2col", "python-list: each tap's rows and columns read by Python index lists")
+def im2col_lists(input, kernel_size, stride=1, padding=0, dilation=1):
+    two = lambda v: (v, v) if isinstance(v, int) else tuple(v)  # noqa: E731
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = map(two, (kernel_size, stride, padding, dilation))
+    n, c, h, w = input.shape
+    padded = input.new_zeros(n, c, h + 2 * ph, w + 2 * pw)
+    padded[:, :, ph:ph + h, pw:pw + w] = input
+    out_h = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
+    out_w = (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+    taps = []
+    for a in range(kh):
+        for b in range(kw):
+            rows = [a * dh + i * sh for i in range(out_h)]
+            cols = [b * dw + j * sw for j in range(out_w)]
+            taps.append(padded[:, :, rows][:, :, :, cols].reshape(n, c, 1, -1))
+    return torch.cat(taps, dim=2).reshape(n, c * kh * kw, out_h * out_w)
+
+
+@alternate(f"{A}.im2col", "gather: torch.gather on the flattened padded planes")
+def im2col_torch_gather(input, kernel_size, stride=1, padding=0, dilation=1):
+    two = lambda v: (v, v) if isinstance(v, int) else tuple(v)  # noqa: E731
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = map(two, (kernel_size, stride, padding, dilation))
+    n, c, h, w = input.shape
+    wp = w + 2 * pw
+    padded = input.new_zeros(n, c, h + 2 * ph, wp)
+    padded[:, :, ph:ph + h, pw:pw + w] = input
+    out_h = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
+    out_w = (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+    dev = input.device
+    tap = (torch.arange(kh, device=dev)[:, None] * dh * wp
+           + torch.arange(kw, device=dev)[None, :] * dw).reshape(-1, 1)
+    start = (torch.arange(out_h, device=dev)[:, None] * sh * wp
+             + torch.arange(out_w, device=dev)[None, :] * sw).reshape(1, -1)
+    index = (tap + start).reshape(1, 1, -1).expand(n, c, -1)           # (N, C, kh*kw*L)
+    return padded.flatten(2).gather(2, index).reshape(n, c * kh * kw, out_h * out_w)
+
+
+@alternate(f"{A}.im2col", "einsum: one-hot row and column selectors, one einsum")
+def im2col_selectors(input, kernel_size, stride=1, padding=0, dilation=1):
+    two = lambda v: (v, v) if isinstance(v, int) else tuple(v)  # noqa: E731
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = map(two, (kernel_size, stride, padding, dilation))
+    n, c, h, w = input.shape
+    out_h = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
+    out_w = (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+
+    def selector(taps, step, outputs, s, p, size):
+        """[tap, output, pixel] = 1 where that tap of that window reads that (real) pixel."""
+        reads = (torch.arange(taps, device=input.device)[:, None] * step
+                 + torch.arange(outputs, device=input.device)[None, :] * s - p)
+        return (reads[:, :, None] == torch.arange(size, device=input.device)).to(input.dtype)
+
+    rows = selector(kh, dh, out_h, sh, ph, h)               # padding reads no pixel: zeros
+    cols = selector(kw, dw, out_w, sw, pw, w)
+    columns = torch.einsum("aiy,bjx,ncyx->ncabij", rows, cols, input)
+    return columns.reshape(n, c * kh * kw, out_h * out_w)
+
+
+# conv2d_im2col (vectorised: no loop over images or positions)
+@alternate(f"{A}.conv2d_im2col", "fft: padded images and dilated filters by rfft2, float64")
+def conv2d_im2col_fft(input, weight, bias=None, stride=1, padding=0, dilation=1):
+    two = lambda v: (v, v) if isinstance(v, int) else tuple(v)  # noqa: E731
+    (sh, sw), (ph, pw), (dh, dw) = map(two, (stride, padding, dilation))
+    n, c_in, h, w = input.shape
+    c_out, _, kh, kw = weight.shape
+    size = (h + 2 * ph, w + 2 * pw)
+    span_h, span_w = dh * (kh - 1) + 1, dw * (kw - 1) + 1
+    padded = torch.zeros(n, c_in, *size, dtype=torch.float64, device=input.device)
+    padded[:, :, ph:ph + h, pw:pw + w] = input
+    dilated = torch.zeros(c_out, c_in, span_h, span_w, dtype=torch.float64, device=input.device)
+    dilated[:, :, ::dh, ::dw] = weight
+    spectrum = torch.einsum("nchw,ochw->nohw", torch.fft.rfft2(padded),
+                            torch.fft.rfft2(dilated, s=size).conj())
+    full = torch.fft.irfft2(spectrum, s=size)
+    out = full[:, :, :size[0] - span_h + 1:sh, :size[1] - span_w + 1:sw].to(input.dtype)
+    return out if bias is None else out + bias.view(1, -1, 1, 1)
+
+
+@alternate(f"{A}.conv2d_im2col", "index: columns by one flat index tensor, then one matmul")
+def conv2d_im2col_flat_index(input, weight, bias=None, stride=1, padding=0, dilation=1):
+    two = lambda v: (v, v) if isinstance(v, int) else tuple(v)  # noqa: E731
+    (sh, sw), (ph, pw), (dh, dw) = map(two, (stride, padding, dilation))
+    n, c_in, h, w = input.shape
+    c_out, _, kh, kw = weight.shape
+    wp = w + 2 * pw
+    padded = input.new_zeros(n, c_in, h + 2 * ph, wp)
+    padded[:, :, ph:ph + h, pw:pw + w] = input
+    out_h = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
+    out_w = (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+    dev = input.device
+    tap = (torch.arange(kh, device=dev)[:, None] * dh * wp
+           + torch.arange(kw, device=dev)[None, :] * dw).reshape(-1, 1)
+    start = (torch.arange(out_h, device=dev)[:, None] * sh * wp
+             + torch.arange(out_w, device=dev)[None, :] * sw).reshape(1, -1)
+    columns = padded.flatten(2)[:, :, tap + start]                  # (N, C, kh*kw, L)
+    out = weight.reshape(c_out, -1) @ columns.reshape(n, c_in * kh * kw, -1)
+    if bias is not None:
+        out = out + bias.view(1, -1, 1)
+    return out.reshape(n, c_out, out_h, out_w)
+
+
+# col2im
+@alternate(f"{A}.col2im", "einsum: one-hot selectors of im2col, contracted the other way")
+def col2im_selectors(input, output_size, kernel_size, stride=1, padding=0, dilation=1):
+    two = lambda v: (v, v) if isinstance(v, int) else tuple(v)  # noqa: E731
+    (h, w), (kh, kw), (sh, sw), (ph, pw), (dh, dw) = map(
+        two, (output_size, kernel_size, stride, padding, dilation))
+    n, c = input.shape[0], input.shape[1] // (kh * kw)
+    out_h = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
+    out_w = (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+
+    def selector(taps, step, outputs, s, p, size):
+        reads = (torch.arange(taps, device=input.device)[:, None] * step
+                 + torch.arange(outputs, device=input.device)[None, :] * s - p)
+        return (reads[:, :, None] == torch.arange(size, device=input.device)).to(input.dtype)
+
+    columns = input.reshape(n, c, kh, kw, out_h, out_w)
+    return torch.einsum("aiy,bjx,ncabij->ncyx", selector(kh, dh, out_h, sh, ph, h),
+                        selector(kw, dw, out_w, sw, pw, w), columns)
+
+
+@alternate(f"{A}.col2im", "python-list: per tap, += at nested Python lists of rows, columns")
+def col2im_lists(input, output_size, kernel_size, stride=1, padding=0, dilation=1):
+    two = lambda v: (v, v) if isinstance(v, int) else tuple(v)  # noqa: E731
+    (h, w), (kh, kw), (sh, sw), (ph, pw), (dh, dw) = map(
+        two, (output_size, kernel_size, stride, padding, dilation))
+    n, c = input.shape[0], input.shape[1] // (kh * kw)
+    out_h = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
+    out_w = (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+    columns = input.reshape(n, c, kh, kw, out_h, out_w)
+    padded = input.new_zeros(n, c, h + 2 * ph, w + 2 * pw)
+    for a in range(kh):
+        for b in range(kw):            # within one tap, no two windows read the same pixel
+            rows = [[a * dh + i * sh] for i in range(out_h)]
+            cols = [b * dw + j * sw for j in range(out_w)]
+            padded[:, :, rows, cols] += columns[:, :, a, b]
+    return padded[:, :, ph:ph + h, pw:pw + w]
+
+
+@alternate(f"{A}.col2im", "loops: one window at a time, its column added to the image")
+def col2im_window_loops(input, output_size, kernel_size, stride=1, padding=0, dilation=1):
+    two = lambda v: (v, v) if isinstance(v, int) else tuple(v)  # noqa: E731
+    (h, w), (kh, kw), (sh, sw), (ph, pw), (dh, dw) = map(
+        two, (output_size, kernel_size, stride, padding, dilation))
+    n, c = input.shape[0], input.shape[1] // (kh * kw)
+    out_h = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
+    out_w = (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+    padded = input.new_zeros(n, c, h + 2 * ph, w + 2 * pw)
+    for i in range(out_h):
+        for j in range(out_w):
+            window = input[:, :, i * out_w + j].reshape(n, c, kh, kw)
+            padded[:, :, i * sh:i * sh + dh * (kh - 1) + 1:dh,
+                   j * sw:j * sw + dw * (kw - 1) + 1:dw] += window
+    return padded[:, :, ph:ph + h, pw:pw + w]
+
+
+# conv_transpose2d_col2im
+@alternate(f"{A}.conv_transpose2d_col2im", "fft: spread input times dilated-kernel spectra")
+def conv_transpose2d_col2im_fft(input, weight, bias=None, stride=1, padding=0,
+                                output_padding=0, dilation=1):
+    two = lambda v: (v, v) if isinstance(v, int) else tuple(v)  # noqa: E731
+    (sh, sw), (ph, pw), (oph, opw), (dh, dw) = map(two, (stride, padding, output_padding, dilation))
+    n, c_in, h, w = input.shape
+    _, c_out, kh, kw = weight.shape
+    size = ((h - 1) * sh + dh * (kh - 1) + 1 + oph, (w - 1) * sw + dw * (kw - 1) + 1 + opw)
+    spread = torch.zeros(n, c_in, *size, dtype=torch.float64, device=input.device)
+    spread[:, :, :(h - 1) * sh + 1:sh, :(w - 1) * sw + 1:sw] = input
+    dilated = torch.zeros(c_in, c_out, dh * (kh - 1) + 1, dw * (kw - 1) + 1,
+                          dtype=torch.float64, device=input.device)
+    dilated[:, :, ::dh, ::dw] = weight
+    spectrum = torch.einsum("nchw,cohw->nohw", torch.fft.rfft2(spread),
+                            torch.fft.rfft2(dilated, s=size))
+    full = torch.fft.irfft2(spectrum, s=size)
+    out = full[:, :, ph:size[0] - ph, pw:size[1] - pw].to(input.dtype)
+    return out if bias is None else out + bias.view(1, -1, 1, 1)
+
+
+@alternate(f"{A}.conv_transpose2d_col2im", "loops: stamp every input pixel's kernel, one by one")
+def conv_transpose2d_col2im_pixel_loops(input, weight, bias=None, stride=1, padding=0,
+                                        output_padding=0, dilation=1):
+    two = lambda v: (v, v) if isinstance(v, int) else tuple(v)  # noqa: E731
+    (sh, sw), (ph, pw), (oph, opw), (dh, dw) = map(two, (stride, padding, output_padding, dilation))
+    n, c_in, h, w = input.shape
+    _, c_out, kh, kw = weight.shape
+    full_h = (h - 1) * sh + dh * (kh - 1) + 1 + oph
+    full_w = (w - 1) * sw + dw * (kw - 1) + 1 + opw
+    full = input.new_zeros(n, c_out, full_h, full_w)
+    for i in range(h):
+        for j in range(w):
+            full[:, :, i * sh:i * sh + dh * (kh - 1) + 1:dh,
+                 j * sw:j * sw + dw * (kw - 1) + 1:dw] += torch.einsum(
+                     "nc,coab->noab", input[:, :, i, j], weight)
+    out = full[:, :, ph:full_h - ph, pw:full_w - pw]
+    return out if bias is None else out + bias.view(1, -1, 1, 1)
+
+
+@alternate(f"{A}.conv_transpose2d_col2im", "einsum: columns W^T x, one-hot selectors to the image")
+def conv_transpose2d_col2im_selectors(input, weight, bias=None, stride=1, padding=0,
+                                      output_padding=0, dilation=1):
+    two = lambda v: (v, v) if isinstance(v, int) else tuple(v)  # noqa: E731
+    (sh, sw), (ph, pw), (oph, opw), (dh, dw) = map(two, (stride, padding, output_padding, dilation))
+    n, c_in, h, w = input.shape
+    _, c_out, kh, kw = weight.shape
+    out_h = (h - 1) * sh - 2 * ph + dh * (kh - 1) + oph + 1
+    out_w = (w - 1) * sw - 2 * pw + dw * (kw - 1) + opw + 1
+
+    def selector(taps, step, inputs, s, p, size):
+        """[tap, input pixel, output pixel] = 1 where that tap of that pixel lands."""
+        lands = (torch.arange(taps, device=input.device)[:, None] * step
+                 + torch.arange(inputs, device=input.device)[None, :] * s - p)
+        return (lands[:, :, None] == torch.arange(size, device=input.device)).to(input.dtype)
+
+    columns = torch.einsum("nchw,coab->noabhw", input, weight)
+    out = torch.einsum("aiy,bjx,noabij->noyx", selector(kh, dh, h, sh, ph, out_h),
+                       selector(kw, dw, w, sw, pw, out_w), columns)
+    return out if bias is None else out + bias.view(1, -1, 1, 1)
