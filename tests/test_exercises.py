@@ -2,7 +2,7 @@
 
 These call the check library directly (fast); test_grading.py repeats a sample of them through
 nbgrader. Each mutant must be caught by the hidden cases for every seed tried, so no student's
-draw lets it through. The first alternate of each function must pass for every seed here; the
+draw lets it through. One alternate of each function must pass for every seed here; the
 whole corpus of alternates (4 to 6 per function) is graded through the real command, in the
 sandbox, by tests/test_corpus_cli.py.
 """
@@ -44,14 +44,18 @@ def test_mutant_is_caught_by_the_visible_cases_too(implementation):
         check(implementation.exercise, implementation.function, verbose=False)
 
 
-def _first_of_each_function(implementations):
-    firsts = {}
+def _sample(implementations):
+    """One alternate per function: the first that does not loop (loops are the slow ones)."""
+    chosen = {}
     for implementation in implementations:
-        firsts.setdefault(implementation.exercise, implementation)
-    return list(firsts.values())
+        before = chosen.get(implementation.exercise)
+        if before is None or (before.description.startswith("loops:")
+                              and not implementation.description.startswith("loops:")):
+            chosen[implementation.exercise] = implementation
+    return list(chosen.values())
 
 
-@pytest.mark.parametrize("implementation", _first_of_each_function(ALTERNATES), ids=lambda i: i.id)
+@pytest.mark.parametrize("implementation", _sample(ALTERNATES), ids=lambda i: i.id)
 def test_alternate_gets_full_marks(implementation):
     check(implementation.exercise, implementation.function, verbose=False)
     for seed in SEEDS:
