@@ -77,13 +77,56 @@ class ClassRun:
         return NotebookResult.from_dict(json.loads(row[0]))
 
 
-def grade_class(root, students, *options, workers=1, timeout=900):
-    """Write ``students`` ({name: notebook dict or text, or {assignment: ...}}) under
-    root/submitted and grade them with ``python -m autograder grade`` (gradebook in root/private,
-    CSV, feedback and report in root/out). With one worker the notebooks are graded one after
-    another, in the order of their student names, all in the same sandbox."""
-    from autograder.instructor.record import read_csv
+class Grading:
+    """A ``python -m autograder grade`` run started in the background (`start_class`);
+    `result` waits for it (killing it at its deadline) and reads what it wrote."""
 
+    def __init__(self, root, command, timeout):
+        self.root, self.command = Path(root), command
+        self.started = time.monotonic()
+        self.deadline = self.started + timeout
+        with open(self.root / "stdout.txt", "w") as stdout, \
+                open(self.root / "stderr.txt", "w") as stderr:
+            self.process = subprocess.Popen(command, cwd=REPO, stdout=stdout, stderr=stderr)
+        self._run = None
+
+    def result(self):
+        if self._run is not None:
+            return self._run
+        from autograder.instructor.record import read_csv
+        while True:
+            pid, status, usage = os.wait4(self.process.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.monotonic() > self.deadline:
+                self.process.kill()
+                pid, status, usage = os.wait4(self.process.pid, 0)
+                break
+            time.sleep(0.2)
+        self.process.returncode = os.waitstatus_to_exitcode(status)
+        seconds = time.monotonic() - self.started
+        proc = subprocess.CompletedProcess(self.command, self.process.returncode,
+                                           (self.root / "stdout.txt").read_text(),
+                                           (self.root / "stderr.txt").read_text())
+        csv_path = self.root / "out" / "grades.csv"
+        rows = ({(r["student_id"], r["assignment"]): r for r in read_csv(csv_path)}
+                if csv_path.exists() else {})
+        self._run = ClassRun(proc, rows, self.root / "out", self.root / "private", seconds,
+                             usage.ru_maxrss * 1024)
+        return self._run
+
+    def stop(self):
+        """Kill the run if it is still going (a test session that ends early)."""
+        if self._run is None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+def start_class(root, students, *options, workers=1, timeout=900):
+    """Write ``students`` ({name: notebook dict or text, or {assignment: ...}}) under
+    root/submitted and start grading them with ``python -m autograder grade`` (gradebook in
+    root/private, CSV, feedback and report in root/out). With one worker the notebooks are
+    graded one after another, in the order of their student names, all in the same sandbox."""
     root = Path(root)
     for student, notebook in students.items():
         by_assignment = notebook if isinstance(notebook, dict) and "cells" not in notebook \
@@ -94,26 +137,9 @@ def grade_class(root, students, *options, workers=1, timeout=900):
                "--out", str(root / "out" / "grades.csv"),
                "--gradebook", str(root / "private" / "gradebook.db"),
                "--workers", str(workers), "--no-progress", *map(str, options)]
-    started = time.monotonic()
-    with open(root / "stdout.txt", "w") as stdout, open(root / "stderr.txt", "w") as stderr:
-        process = subprocess.Popen(command, cwd=REPO, stdout=stdout, stderr=stderr)
-    deadline = started + timeout
-    while True:
-        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
-        if pid:
-            break
-        if time.monotonic() > deadline:
-            process.kill()
-            pid, status, usage = os.wait4(process.pid, 0)
-            break
-        time.sleep(0.2)
-    process.returncode = os.waitstatus_to_exitcode(status)
-    seconds = time.monotonic() - started
-    proc = subprocess.CompletedProcess(command, process.returncode,
-                                       (root / "stdout.txt").read_text(),
-                                       (root / "stderr.txt").read_text())
-    csv_path = root / "out" / "grades.csv"
-    rows = ({(r["student_id"], r["assignment"]): r for r in read_csv(csv_path)}
-            if csv_path.exists() else {})
-    return ClassRun(proc, rows, root / "out", root / "private", seconds,
-                    usage.ru_maxrss * 1024)
+    return Grading(root, command, timeout)
+
+
+def grade_class(root, students, *options, workers=1, timeout=900):
+    """`start_class`, and wait for it: the `ClassRun`."""
+    return start_class(root, students, *options, workers=workers, timeout=timeout).result()

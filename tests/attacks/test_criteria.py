@@ -18,7 +18,7 @@ measured (README, "How a grade is made"):
 """
 import pytest
 
-from tests.attacks import CH1, attack_notebook, grade_class
+from tests.attacks import CH1, attack_notebook, start_class
 from tests.attacks import ch01 as A
 from tests.attacks import criteria as C
 from tests.conftest import points, total_points
@@ -48,16 +48,20 @@ ATTACKS = {
 }
 
 
-@pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    root = tmp_path_factory.mktemp("criteria")
+def start(root):
+    """Write the class under ``root`` and start grading it (see `tests.attacks.start_class`)."""
     students = {}
     for name, (assignment, replace, *_) in ATTACKS.items():
         helpers = OWN if assignment == CH1 else None
         students[name] = {assignment: attack_notebook(replace, assignment=assignment,
                                                       helpers=helpers)}
         students[f"{name}_next"] = {assignment: attack_notebook(assignment=assignment)}
-    return grade_class(root, students)
+    return start_class(root, students)
+
+
+@pytest.fixture(scope="module")
+def run(attack_classes):
+    return attack_classes["test_criteria"].result()
 
 
 def test_the_class_is_graded(run):

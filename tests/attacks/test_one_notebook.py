@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from tests.attacks import CH1, attack_notebook, grade_class
+from tests.attacks import CH1, attack_notebook, start_class
 from tests.attacks import ch01 as A
 from tests.attacks import one_notebook as O
 from tests.conftest import nbgrader_meta, points, total_points
@@ -88,9 +88,8 @@ REFUSED = {
 BAD_NAME = b"l_bad_name_\xff"
 
 
-@pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    root = tmp_path_factory.mktemp("one_notebook")
+def start(root):
+    """Write the class under ``root`` and start grading it (see `tests.attacks.start_class`)."""
     students = {}
     for name, (build, *_) in {**ATTACKS, **REFUSED}.items():
         students[name] = build()
@@ -100,8 +99,13 @@ def run(tmp_path_factory):
     (bad / CH1).mkdir(parents=True)
     (bad / CH1 / f"{CH1}.ipynb").write_text(json.dumps(attack_notebook()))
     students["l_bad_name_next"] = attack_notebook()
-    return grade_class(root, students, "--notebook-budget", BUDGET,
+    return start_class(root, students, "--notebook-budget", BUDGET,
                        "--call-time-limit", CALL_LIMIT)
+
+
+@pytest.fixture(scope="module")
+def run(attack_classes):
+    return attack_classes["test_one_notebook"].result()
 
 
 def test_the_class_is_graded(run):
