@@ -254,6 +254,8 @@ class LearnerProcess:
                 what = "load native code (an extension module from a writable folder)"
         if what is None and event == "open" and args and _proc_path(args[0]):
             what = "open files of /proc (the process's own memory included)"
+        if what is None and event == "os.symlink" and args and _proc_path(args[0]):
+            what = "link to files of /proc"
         if what is None:
             return
         message = (f"The notebook tried to {what} ({event}). Grading runs each notebook in a "
@@ -376,8 +378,13 @@ def _snapshot():
                               else vars(__builtins__)})
 
 
+_PROC_PARTS = {"proc", "self", "thread-self"}
+
+
 def _proc_path(path):
-    """True for a path into /proc, however it is spelled (relative, with .., through links)."""
+    """True for a path into /proc, however it is spelled: absolute, relative to the current
+    folder, with .., through symbolic links, or relative to a folder opened earlier (the audit
+    event does not say which: a relative path through a folder named like /proc's counts)."""
     try:
         text = os.fsdecode(path) if not isinstance(path, int) else ""
     except (TypeError, ValueError):
@@ -387,6 +394,8 @@ def _proc_path(path):
     resolved = os.path.realpath(text)
     if resolved in ("/proc/cpuinfo", "/proc/meminfo"):
         return False
+    if not os.path.isabs(text) and _PROC_PARTS & set(text.split("/")):
+        return True
     return resolved == "/proc" or resolved.startswith("/proc/") or text.startswith("/proc")
 
 

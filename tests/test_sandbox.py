@@ -183,3 +183,19 @@ def test_no_numpy_and_no_own_memory_in_the_sandbox(sandbox):
     assert lines == ["False ['cpuinfo']", "[]"], lines
     assert header["error"]["ename"] == "ModuleNotFoundError"
     assert "not available when your notebook is graded" in header["error"]["evalue"]
+
+
+@pytest.mark.slow
+def test_no_spelling_of_proc_reaches_the_process_memory_where_proc_is_mounted():
+    """Without /proc in the sandbox there is nothing to open; where it is mounted (a CUDA
+    worker, --no-sandbox, validate) the audit hook refuses every way of spelling a path to it."""
+    from autograder.sandbox import Sandbox
+    from tests.attacks.one_notebook import PROC_MEM_CORR2D
+    with Sandbox(sandboxed=False) as box:
+        learner = box.spawn(OPTIONS)
+        header = _cell(learner, "import torch\n" + PROC_MEM_CORR2D.split("def corr2d")[0]
+                       + "print(_can_write_own_memory(), os.path.exists('/proc/self/mem'))")
+        violations = learner.take_violations()
+        learner.close()
+    assert header["output"].split() == ["False", "True"], header
+    assert violations and all(kind == "sandbox" for kind, _ in violations), violations
