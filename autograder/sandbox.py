@@ -40,7 +40,7 @@ __all__ = ["Sandbox", "Learner", "LearnerGone", "SandboxUnavailable", "bwrap_com
 
 LIBRARY = Path(__file__).resolve().parent          # the learner library: autograder/
 START_TIMEOUT = 120.0
-EXIT_TIMEOUT = 30.0           # a learner process's end and clean-up (the zygote's WIPE_SECONDS + margin)
+EXIT_TIMEOUT = 30.0           # a learner process ending and its clean-up (kernel.WIPE_SECONDS + 10)
 
 SCRATCH_BYTES = 256 << 20     # each writable folder (/tmp/learner, /dev/shm): memory, so capped
 
