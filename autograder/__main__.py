@@ -71,6 +71,24 @@ def _grade_parser(commands):
                        help="run learner code without bubblewrap: only for one trusted "
                             "notebook on a machine without it (says loudly what it gives up)")
     grade.add_argument("--no-progress", action="store_true", help="no progress bar")
+    term = grade.add_argument_group(
+        "a term of grading", "The CSV and the report always cover the whole class: every student "
+        "and assignment of the gradebook and of earlier runs, the roster's students too.")
+    term.add_argument("--student", action="append", default=None, metavar="ID",
+                      help="grade only this student's submissions (repeat for more)")
+    term.add_argument("--assignment", action="append", default=None, metavar="NAME",
+                      help="grade only this assignment (repeat for more)")
+    term.add_argument("--roster", type=Path, default=None, metavar="CSV",
+                      help="add these students to the gradebook (nbgrader's `db student "
+                           "import` format: id, first_name, last_name, email); a student "
+                           "without a submission is listed 'not submitted'")
+    term.add_argument("--override", nargs=4, action="append", default=[],
+                      metavar=("STUDENT", "ASSIGNMENT", "TEST", "POINTS"),
+                      help="set a person's score for one test (its grade_id, e.g. "
+                           "test_corr2d_hidden); it is kept by every regrade and shown in the "
+                           "CSV, report, feedback and gradebook (needs --why)")
+    term.add_argument("--why", action="append", default=[], metavar="TEXT",
+                      help="the reason for each --override, in the same order")
     return grade
 
 
@@ -117,7 +135,7 @@ def main(argv=None):
 
 def _grade(parser, args):
     from .instructor.course import Course
-    from .instructor.grade import grade
+    from .instructor.record import RecordError
     from .sandbox import NO_SANDBOX_WARNING, SandboxUnavailable, bwrap_command
 
     if not args.submitted.is_dir():
@@ -136,17 +154,38 @@ def _grade(parser, args):
               else Course.default(args.gradebook or DEFAULT_GRADEBOOK))
     if args.course_dir and not course.assignments():
         parser.error(f"{args.course_dir} has no source/<assignment>/<assignment>.ipynb")
+    if len(args.why) != len(args.override):
+        parser.error("give each --override its reason with --why TEXT")
+    overrides = []
+    for (student, assignment, test, points), why in zip(args.override, args.why):
+        try:
+            overrides.append((student, assignment, test, float(points), why))
+        except ValueError:
+            parser.error(f"--override {student} {assignment} {test}: POINTS must be a number, "
+                         f"not {points!r}")
+    if args.roster and not args.roster.is_file():
+        parser.error(f"--roster {args.roster}: no such file")
     out = args.out.resolve()
-    run = grade(args.submitted.resolve(), out=out, course=course,
-                feedback_dir=(args.feedback or out.parent / "feedback").resolve(),
-                report=(args.report or out.parent / "grading-report.html").resolve(),
-                workers=args.workers, scheduler=args.scheduler, force=args.force,
-                sandboxed=not args.no_sandbox, cell_timeout=args.timeout,
-                call_time_limit=args.call_time_limit, budget=args.notebook_budget,
-                memory_limit=int(args.memory_limit * 2**30), secret=args.seed_salt,
-                progress=not args.no_progress)
+    try:
+        run = _run_grade(args, course, out, overrides)
+    except RecordError as error:           # a wrong --override or --roster: nothing was graded
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     print(run.summary())
     return 130 if run.interrupted else 0
+
+
+def _run_grade(args, course, out, overrides):
+    from .instructor.grade import grade
+    return grade(args.submitted.resolve(), out=out, course=course,
+                 feedback_dir=(args.feedback or out.parent / "feedback").resolve(),
+                 report=(args.report or out.parent / "grading-report.html").resolve(),
+                 workers=args.workers, scheduler=args.scheduler, force=args.force,
+                 sandboxed=not args.no_sandbox, cell_timeout=args.timeout,
+                 call_time_limit=args.call_time_limit, budget=args.notebook_budget,
+                 memory_limit=int(args.memory_limit * 2**30), secret=args.seed_salt,
+                 progress=not args.no_progress, students=args.student,
+                 assignments=args.assignment, roster=args.roster, overrides=overrides)
 
 
 if __name__ == "__main__":

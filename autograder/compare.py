@@ -116,9 +116,11 @@ def assert_layout(actual, shape, dtype, device, what="the result"):
             "Create new tensors with device=x.device (or torch.zeros_like / x.new_zeros) so the "
             "function works on any device.")
     if actual.dtype != dtype:
-        raise CheckFailure(
-            f"{what} has dtype {actual.dtype}, expected {dtype} (the inputs' dtype). "
-            "Create new tensors with dtype=x.dtype.")
+        advice = ("(the inputs' dtype). Create new tensors with dtype=x.dtype."
+                  if dtype.is_floating_point or dtype.is_complex else
+                  f"(counts, indices and masks keep an exact integer or bool dtype). Create it "
+                  f"with dtype={dtype}.")
+        raise CheckFailure(f"{what} has dtype {actual.dtype}, expected {dtype} {advice}")
     if tuple(actual.shape) != tuple(shape):
         raise CheckFailure(f"{what} has shape {tuple(actual.shape)}, expected {tuple(shape)}")
 

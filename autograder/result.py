@@ -6,9 +6,9 @@ report. Everything in it is a str, a number, a bool or a list/tuple of those.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
-__all__ = ["TestOutcome", "CellProblem", "NotebookResult", "FLAGS", "STATUSES"]
+__all__ = ["TestOutcome", "CellProblem", "Override", "NotebookResult", "FLAGS", "STATUSES"]
 
 # Why a notebook, a cell or a test went wrong, beyond a plain wrong answer.
 FLAGS = {
@@ -28,8 +28,10 @@ FLAGS = {
               "process, so review this notebook by hand",
 }
 
-# status of one (student, assignment) in the CSV and the report
-STATUSES = ("graded", "not submitted", "could not be graded")
+# status of one (student, assignment) in the CSV and the report: "not graded yet" is a submission
+# that a run did not reach (interrupted, or left out with --student/--assignment); it is never
+# counted as missing work.
+STATUSES = ("graded", "not graded yet", "not submitted", "could not be graded")
 
 
 @dataclass
@@ -69,6 +71,16 @@ class CellProblem:
 
 
 @dataclass
+class Override:
+    """A person's score for one test, which every regrade keeps (see ``grade --override``)."""
+
+    grade_id: str
+    points: float            # the score that counts
+    auto_points: float       # what the grader gave
+    why: str = ""            # the instructor's reason ("set in formgrader" if none was given)
+
+
+@dataclass
 class NotebookResult:
     """The grade of one student's notebook for one assignment, and everything that went wrong."""
 
@@ -84,14 +96,22 @@ class NotebookResult:
     seconds: float = 0.0                 # wall time spent grading it
     devices: tuple = ()                  # devices the checks ran on, e.g. ("cpu", "cuda:0")
     review: list = field(default_factory=list)         # why to review by hand (see FLAGS)
+    # Filled by the instructor's process, never by a worker:
+    total: float = 0.0                   # the assignment's points, for a row without tests
+    submitted_at: str = ""               # ISO 8601 UTC, from nbgrader's timestamp.txt
+    seconds_late: float = 0.0            # past the due date (with the student's extension)
+    late_penalty: float = 0.0            # points taken off for it (nbgrader's late plugin)
+    overrides: list = field(default_factory=list)      # [Override] made by a person
 
     @property
     def score(self):
-        return float(sum(t.points for t in self.tests))
+        """The points to record: every test's points (a person's override where there is one),
+        less the late penalty; 0 for a notebook not submitted or not gradable."""
+        return max(0.0, float(sum(t.points for t in self.tests)) - self.late_penalty)
 
     @property
     def max_score(self):
-        return float(sum(t.max_points for t in self.tests))
+        return float(sum(t.max_points for t in self.tests)) if self.tests else float(self.total)
 
     @property
     def flags(self):
@@ -104,6 +124,15 @@ class NotebookResult:
             found.add("review")
         return tuple(sorted(found))
 
+    def with_overrides(self, overrides):
+        """A copy with each `Override`'s points in place of its test's automatic points."""
+        by_test = {o.grade_id: o for o in overrides}
+        tests = [replace(t, points=by_test[t.grade_id].points) if t.grade_id in by_test else t
+                 for t in self.tests]
+        return replace(self, tests=tests,
+                       overrides=[o for o in overrides if o.grade_id in {t.grade_id
+                                                                         for t in self.tests}])
+
     def to_dict(self):
         return asdict(self)
 
@@ -114,4 +143,5 @@ class NotebookResult:
                          for t in data.get("tests", [])]
         data["cell_problems"] = [CellProblem(**p) for p in data.get("cell_problems", [])]
         data["devices"] = tuple(data.get("devices", ()))
+        data["overrides"] = [Override(**o) for o in data.get("overrides", [])]
         return cls(**data)

@@ -260,9 +260,11 @@ def test_a_missing_notebook_is_reported(graded):
 
 
 def test_students_without_a_submission_are_listed_as_not_submitted(graded):
-    """The class table covers this run's students and assignments, not other runs' leftovers."""
+    """The class table covers every student and assignment the course knows (here: this run's,
+    on a new gradebook); a missing notebook is 0 of the assignment's points."""
     record = row(graded, "forbidden", CH2)
-    assert record["status"] == "not submitted" and record["score"] is None
+    assert record["status"] == "not submitted" and record["score"] == 0
+    assert record["max_score"] == total_points(CH2)
     students = {s for s, _ in graded["rows"]}
     assignments = {a for _, a in graded["rows"]}
     assert students == {p.name for p in graded["submitted"].iterdir()}
@@ -356,6 +358,8 @@ def test_an_interrupted_run_keeps_its_grades(tmp_path):
     assert proc.returncode == 130
     done = [r for r in read_csv(out) if r["status"] == "graded"]
     assert 2 <= len(done) < 8 and all(r["score"] == FULL for r in done)
+    rest = [r for r in read_csv(out) if r["status"] != "graded"]   # submitted: never "missing"
+    assert len(rest) == 8 - len(done) and {r["status"] for r in rest} == {"not graded yet"}
     again = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600)
     assert again.returncode == 0
     assert f"{8 - len(done)} notebook(s) graded" in again.stdout

@@ -625,13 +625,19 @@ def test_report_is_inert(site, browser, pages_dir):
                               reason=f'<meta http-equiv="refresh" content="0;url={beacon}/r">'),
                NotebookResult('<div style="position:fixed;inset:0">x</div>', A1,
                               status="not submitted")]
-    write_report(results, pages_dir / "report.html", extra={hostile: hostile})
+    write_report(results, pages_dir / "report.html", extra={hostile: hostile},
+                 feedback_dir=pages_dir / "feedback")
     page = _visit(browser, f"{BEACON_HOLDER['site']}/report.html", region="body",
                   protected="h1, h2, table th", own_data="data:image/png;base64,",
                   honest_js="({images: Array.from(document.images).map(i => i.alt), "
-                            "tables: document.querySelectorAll('table').length})")
-    # the report's own charts are <img> elements (data:image/png made by matplotlib)
-    page["active"] = [a for a in page["active"] if not re.match(r'img "', a)]
+                            "tables: document.querySelectorAll('table').length, "
+                            "links: Array.from(document.links).map(a => a.getAttribute('href'))})")
+    # the report's own charts are <img> elements (data:image/png made by matplotlib), and its
+    # own links are to the feedback pages beside it: relative, percent-encoded, no scheme
+    links = page["honest"]["links"]
+    assert len(links) == 2 and all(re.fullmatch(r"feedback/[A-Za-z0-9%._~/-]+\.html", h)
+                                   for h in links), links
+    page["active"] = [a for a in page["active"] if not re.match(r'(img|a) "', a)]
     _assert_inert(page, "report", _beacon_hits(site, "report"),
                   own_data="data:image/png;base64,")
     assert len(page["honest"]["images"]) == 2 and page["honest"]["tables"] >= 5, page["honest"]

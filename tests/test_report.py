@@ -136,7 +136,22 @@ def test_report_groups_the_same_mistake(report):
                     r"<div class=\"msg\">corr2d failed case &lt;i&gt; of &lt;n&gt;[^<]*</div></td><td>([^<]*)</td>",
                     report)
     assert row and row.group(1) == "3" and row.group(2) == "bob, carol, dave"
-    assert "seed 123456" not in report and "(hidden, seed &lt;seed&gt;, device &lt;device&gt;)" in report
+    assert "seed 123456" not in report
+    assert "(visible or hidden, seed &lt;seed&gt;, device &lt;device&gt;)" in report
+
+
+def test_report_groups_a_mistake_across_visible_and_hidden_tests(tmp_path):
+    """The same wrong corr2d fails the visible and the hidden test: one group, each student once."""
+    def both(seed):
+        visible = wrong_values(seed, 2, (0, 1), 1.5, "cpu").replace("(hidden,", "(visible,")
+        tests = a1_tests(0, wrong_values(seed, 3, (0, 1), 1.5, "cpu"))
+        tests[0] = Outcome("test_corr2d", f"{A1}.corr2d", False, 1, 0, visible)
+        return tests
+    path = write_report([NotebookResult("bob", A1, tests=both(5)),
+                         NotebookResult("carol", A1, tests=both(6))], tmp_path / "r.html")
+    failures = path.read_text().split("<h2>Most common failures</h2>")[1].split("<h2>")[0]
+    assert failures.count("<tr>") == 2, failures          # the header row and one group
+    assert re.search(r'<td class="num">2</td>.*<td>bob, carol</td>', failures)
 
 
 def test_report_messages_whole_and_escaped(report):

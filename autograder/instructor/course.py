@@ -74,6 +74,17 @@ class Course:
     def source_notebook(self, assignment):
         return self.source / assignment / f"{assignment}.ipynb"
 
+    def nbgrader_config(self):
+        """The traitlets config of the course's own ``nbgrader_config.py`` (late-penalty plugin,
+        …); empty for the default course or when there is none."""
+        from traitlets.config import Config
+        from traitlets.config.loader import PyFileConfigLoader
+
+        path = self.root / "nbgrader_config.py"
+        if not self.external or not path.is_file():
+            return Config()
+        return PyFileConfigLoader(path.name, str(path.parent)).load_config()
+
     def prepare(self):
         self.root.mkdir(parents=True, exist_ok=True)
         self.gradebook.parent.mkdir(parents=True, exist_ok=True)

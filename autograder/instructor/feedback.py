@@ -61,11 +61,17 @@ def _problem_box(problem) -> str:
 
 def _header(result) -> str:
     rows = [["Student", result.student], ["Assignment", result.assignment],
-            ["Score", f"{result.score:g} / {result.max_score:g}"],
+            ["Score", (f"{result.score:g} / {result.max_score:g}"
+                       + (f" (after a late penalty of {result.late_penalty:g})"
+                          if result.late_penalty else ""))
+             if result.status in ("graded", "not submitted") else f"— ({result.status})"],
             ["Status", result.status + (f" — {clean_message(result.reason)}"
                                         if result.reason and result.status == "graded" else "")],
             ["Hidden-test seed", "—" if result.seed is None else str(result.seed)],
             ["Devices", ", ".join(result.devices) or "—"]]
+    if result.submitted_at:
+        rows.insert(4, ["Submitted", result.submitted_at + (
+            f" — {result.seconds_late / 3600:.1f} hours late" if result.seconds_late else "")])
     out = f"<h1>Feedback: {esc(result.assignment)}</h1>" + table(None, rows)
     out += ("<p class='muted'>To replay a failing case, run the “Replay it” line of its message in a "
             "cell of your notebook: it rebuilds the exact inputs (hidden cases included, from the "
@@ -75,9 +81,14 @@ def _header(result) -> str:
                 f"{esc(', '.join(result.tampered_cells))}. The grader ignored these changes and "
                 "used the original tests.</p>")
     if result.status != "graded":
-        out += (f"<p class='note'><b>This notebook was {esc(result.status)}.</b> "
-                f"{esc(clean_message(result.reason))}</p>")
+        out += (f"<p class='note'><b>{esc(_STATUS_SENTENCE.get(result.status, result.status))}."
+                f"</b> {esc(clean_message(result.reason))}</p>")
     return out
+
+
+_STATUS_SENTENCE = {"could not be graded": "This notebook could not be graded",
+                    "not submitted": "No notebook was submitted",
+                    "not graded yet": "This notebook has not been graded yet"}
 
 
 def write_feedback(result, notebook, path) -> Path:
@@ -92,12 +103,13 @@ def write_feedback(result, notebook, path) -> Path:
     (matched by grade_id or "cell N", N counting code cells from 1); unmatched ones at the end.
     Returns the path written (UTF-8, parent folders created).
     """
-    tests = {t.grade_id: t for t in result.tests}
+    # Only a graded notebook has verdicts to place; for any other the header says why.
+    tests = {t.grade_id: t for t in result.tests} if result.status == "graded" else {}
     cells = (notebook or {}).get("cells", [])
     meta = [c.get("metadata", {}).get("nbgrader", {}) for c in cells]
     present = [m.get("grade_id") for m in meta]
     anchored, problems = {}, list(result.cell_problems)
-    for t in result.tests:
+    for t in tests.values():
         if t.grade_id in present:
             continue
         same = [i for i, g in enumerate(present) if g in tests and tests[g].exercise == t.exercise]
@@ -105,8 +117,10 @@ def write_feedback(result, notebook, path) -> Path:
         at = same[-1] if same else (present.index(fn) if fn in present else None)
         anchored.setdefault(at, []).append(t)
 
+    by_hand = {o.grade_id: f"Scored {o.points:g} by your instructor (the grader gave "
+                           f"{o.auto_points:g}): {o.why}" for o in result.overrides}
     body, code_index = [_header(result)], 0
-    if notebook is None:
+    if notebook is None and result.status == "not submitted":
         body.append("<p>No notebook was submitted.</p>")
     for i, (cell, m) in enumerate(zip(cells, meta)):
         gid = m.get("grade_id")
@@ -117,7 +131,7 @@ def write_feedback(result, notebook, path) -> Path:
             if (m.get("grade") and not m.get("solution")) or gid in tests or gid in result.tampered_cells:
                 note = "You edited this test cell; the grader ran the original test." \
                     if gid in result.tampered_cells else ""
-                body.append(_test_box(tests[gid], note) if gid in tests else
+                body.append(_test_box(tests[gid], note or by_hand.get(gid, "")) if gid in tests else
                             f'<section class="test"><h3>Test cell {esc(gid or code_index)}</h3>'
                             "<p class='muted'>Not graded.</p></section>")
             else:

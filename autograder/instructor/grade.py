@@ -10,16 +10,16 @@ from __future__ import annotations
 import os
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .executors import Executor
 from ..job import (GradingJob, content_hash, learner_code_digest, reference_cells, source_tests,
                    student_seed)
 from .record import Recorder
-from ..result import FLAGS, NotebookResult
+from ..result import FLAGS, STATUSES, NotebookResult
 
-__all__ = ["grade", "GradingRun", "MAX_NOTEBOOK_BYTES"]
+__all__ = ["grade", "GradingRun", "MAX_NOTEBOOK_BYTES", "wide_csv_path"]
 
 MAX_NOTEBOOK_BYTES = 32 * 2**20
 
@@ -32,10 +32,21 @@ class GradingRun:
     graded: list = field(default_factory=list)     # (student, assignment) graded in this run
     skipped: list = field(default_factory=list)    # unchanged since an earlier run
     csv_path: Path | None = None
+    wide_csv_path: Path | None = None
     report_path: Path | None = None
     feedback_dir: Path | None = None
     seconds: float = 0.0
     interrupted: bool = False
+
+    def means(self):
+        """(assignment, mean score of the graded notebooks, the assignment's points) each."""
+        found = []
+        for assignment in sorted({r.assignment for r in self.rows}):
+            graded = [r for r in self.rows if r.assignment == assignment and r.status == "graded"]
+            if graded:
+                found.append((assignment, sum(r.score for r in graded) / len(graded),
+                              max(r.max_score for r in graded)))
+        return found
 
     def summary(self):
         """Per notebook: score and status, each failing test's first line, whole; then totals."""
@@ -45,6 +56,9 @@ class GradingRun:
                 head = f"  {r.assignment}  {r.student}: {r.score:g} / {r.max_score:g}"
                 if (r.student, r.assignment) in self.skipped:
                     head += "  (unchanged, not regraded)"
+                if r.seconds_late:
+                    head += (f"  ({r.seconds_late / 3600:.1f} h late"
+                             + (f", {r.late_penalty:g} points off)" if r.late_penalty else ")"))
             else:
                 head = f"  {r.assignment}  {r.student}: {r.status}" + (
                     f" ({r.reason})" if r.reason else "")
@@ -56,26 +70,37 @@ class GradingRun:
                              + ", ".join(r.tampered_cells))
             for problem in r.cell_problems:
                 lines.append(f"      - {problem.cell}: {problem.message.splitlines()[0]}")
+            by_hand = {o.grade_id: o for o in r.overrides}
             for test in r.tests:
-                if not test.passed and r.status == "graded":
-                    lines.append(f"      - {test.grade_id}: {test.message.splitlines()[0]}")
-        graded = [r for r in self.rows if r.status == "graded"]
-        counts = {s: sum(r.status == s for r in self.rows)
-                  for s in ("graded", "not submitted", "could not be graded")}
+                if test.grade_id in by_hand:
+                    o = by_hand[test.grade_id]
+                    lines.append(f"      - {test.grade_id}: set to {o.points:g} by hand (the "
+                                 f"grader gave {o.auto_points:g}): {o.why}")
+                elif not test.passed and r.status == "graded":
+                    lines.append(f"      - {test.grade_id}: "
+                                 + (test.message.splitlines() or ["failed"])[0])
+        counts = {s: sum(r.status == s for r in self.rows) for s in STATUSES}
         lines.append(
             f"{len(self.graded)} notebook(s) graded in {self.seconds:.1f} s, "
-            f"{len(self.skipped)} unchanged; class table: {counts['graded']} graded, "
-            f"{counts['not submitted']} not submitted, {counts['could not be graded']} could not "
-            "be graded" + (f"; mean {sum(r.score for r in graded) / len(graded):.2f} points"
-                           if graded else ""))
+            f"{len(self.skipped)} unchanged; class table: "
+            + ", ".join(f"{n} {s}" for s, n in counts.items() if n or s != "not graded yet")
+            + "".join(f"; {a}: mean {m:.2f} of {t:g} points" for a, m, t in self.means()))
         if self.interrupted:
             lines.append("Interrupted: every grade made so far is recorded; run the same command "
                          "again to grade the rest.")
-        for label, path in (("Grades", self.csv_path), ("Report", self.report_path),
+        for label, path in (("Grades", self.csv_path), ("Grades, a row per student",
+                                                        self.wide_csv_path),
+                            ("Report", self.report_path),
                             ("Feedback", self.feedback_dir)):
             if path:
                 lines.append(f"{label}: {path}")
         return "\n".join(lines)
+
+
+def wide_csv_path(out):
+    """Where the wide CSV goes: ``grades.csv`` -> ``grades-wide.csv`` beside it."""
+    out = Path(out)
+    return out.with_name(f"{out.stem}-wide{out.suffix or '.csv'}")
 
 
 def _readable(name):
@@ -90,8 +115,9 @@ def _readable(name):
 
 
 def _submissions(submitted_dir, known):
-    """{(student, assignment): notebook path, or why it cannot be read}, and warnings for what
-    is skipped. A student folder with an unreadable name is listed with the reason."""
+    """{(student, assignment): (notebook path, or why it cannot be read; submission time)}, and
+    warnings for what is skipped. A student folder with an unreadable name is listed with the
+    reason. The time is nbgrader's ``timestamp.txt`` beside the notebook ("" if none)."""
     found, warnings = {}, []
     for student_dir in sorted(p for p in Path(submitted_dir).iterdir() if p.is_dir()):
         student, problem = _readable(student_dir.name)
@@ -101,17 +127,46 @@ def _submissions(submitted_dir, known):
                 warnings.append(f"{student}/{name} is not an assignment of this course; skipped")
                 continue
             notebook = assignment_dir / f"{name}.ipynb"
-            found[(student, name)] = problem or (notebook if notebook.is_file() else None)
+            found[(student, name)] = (problem or (notebook if notebook.is_file() else
+                                                  _misnamed(assignment_dir, name)),
+                                      _timestamp(assignment_dir / "timestamp.txt"))
     return found, warnings
+
+
+def _misnamed(folder, assignment):
+    """Why a submission folder without ``<assignment>.ipynb`` cannot be graded, naming what it
+    holds instead (at most 10 names)."""
+    names = sorted(_readable(p.name)[0] for p in folder.iterdir()
+                   if p.name not in ("timestamp.txt", ".ipynb_checkpoints"))
+    if not names:
+        return f"the submission folder is empty: no notebook {assignment}.ipynb"
+    shown = ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
+    hint = (f": submit it as {assignment}.ipynb" if any(n.endswith(".ipynb") for n in names)
+            else "")
+    return f"no notebook {assignment}.ipynb in the submission folder, which holds {shown}{hint}"
+
+
+def _timestamp(path):
+    """The first line of nbgrader's ``timestamp.txt`` (at most 100 characters), or ""."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(100).decode("utf-8", "replace").strip().splitlines()[0]
+    except (OSError, IndexError):
+        return ""
 
 
 def grade(submitted_dir, *, out, course, feedback_dir=None, report=None, workers=None,
           scheduler=None, force=False, sandboxed=True, cell_timeout=60.0, call_time_limit=None,
-          budget=120.0, memory_limit=4 << 30, secret=None, progress=True, log=None):
+          budget=120.0, memory_limit=4 << 30, secret=None, progress=True, log=None,
+          students=None, assignments=None, roster=None, overrides=()):
     """Grade ``submitted_dir/<student>/<assignment>/<assignment>.ipynb`` (see the module docstring).
 
-    Returns a `GradingRun`. The submitted files are only read. Ctrl-C stops the run after
-    recording every result that has arrived; the CSV and report are still written.
+    ``students``/``assignments`` restrict which submissions are graded; the CSV and report still
+    cover the whole class (every student and assignment the gradebook and earlier runs know,
+    ``roster``'s students too). ``overrides`` are (student, assignment, test, points, why) set
+    before the class table is made. Returns a `GradingRun`. The submitted files are only read.
+    Ctrl-C stops the run after recording every result that has arrived; what it did not reach is
+    "not graded yet" in the CSV and report, which are still written.
     """
     log = log or (lambda text: print(text, file=sys.stderr, flush=True))
     started = time.monotonic()
@@ -120,64 +175,59 @@ def grade(submitted_dir, *, out, course, feedback_dir=None, report=None, workers
     submissions, warnings = _submissions(submitted_dir, known)
     for warning in warnings:
         log(f"warning: {warning}")
-    students = sorted({s for s, _ in submissions})
-    assignments = sorted({a for _, a in submissions})
-    tests = {a: source_tests(course.source_notebook(a)) for a in assignments}
-    solutions = {a: reference_cells(course.source_notebook(a)) for a in assignments}
-    executor = Executor(workers=workers, scheduler=scheduler, sandboxed=sandboxed)
+    submissions = {key: value for key, value in submissions.items()
+                   if (not students or key[0] in students)
+                   and (not assignments or key[1] in assignments)}
     recorder = Recorder(course, feedback_dir)
     run = GradingRun(rows=[], csv_path=Path(out), feedback_dir=feedback_dir,
                      report_path=Path(report) if report else None)
-    texts, jobs = {}, []
+    executor = None
     try:
-        for (student, assignment), path in sorted(submissions.items()):
-            if path is None or isinstance(path, str):
-                recorder.record(NotebookResult(
-                    student, assignment, status="could not be graded",
-                    reason=path or f"no notebook {assignment}.ipynb in the submission folder"))
-                continue
-            data = path.read_bytes()
-            digest = content_hash(data, tests[assignment], secret)
-            if not force and recorder.stored(student, assignment)[0] == digest:
-                run.skipped.append((student, assignment))
-                continue
-            if len(data) > MAX_NOTEBOOK_BYTES:
-                recorder.record(NotebookResult(
-                    student, assignment, status="could not be graded", content_hash=digest,
-                    reason=f"the notebook is larger than {MAX_NOTEBOOK_BYTES >> 20} MiB"))
-                continue
-            text = data.decode("utf-8", errors="replace")
-            texts[(student, assignment)] = text
-            jobs.append(GradingJob(
-                student, assignment, text, tests[assignment],
-                student_seed(student, assignment, assignment, secret,
-                             learner_code_digest(text)), digest,
-                cell_timeout=cell_timeout, call_time_limit=call_time_limit, budget=budget,
-                memory_limit=memory_limit, sandboxed=sandboxed,
-                reference_cells=solutions[assignment]))
-        log(f"Grading {len(jobs)} notebook(s) ({len(run.skipped)} unchanged, skipped) with "
-            + (f"the Dask cluster at {scheduler}" if scheduler else
-               f"{workers} worker(s)") + ("" if sandboxed else " WITHOUT the sandbox") + ".")
-        bar = _progress(len(jobs), progress)
-        try:
-            results = executor.run(jobs)          # the workers start grading now, while ...
-            for assignment in assignments:       # ... the gradebook learns the assignments
-                recorder.ensure_assignment(assignment, tests[assignment])
-            for job, result in results:
-                _record_safely(recorder, result, texts[(job.student, job.assignment)], log)
-                run.graded.append((job.student, job.assignment))
-                bar.set_postfix_str(f"{job.student}: {result.score:g}/{result.max_score:g}"
-                                    if result.status == "graded" else f"{job.student}: "
-                                    f"{result.status}", refresh=False)
-                bar.update()
-        except KeyboardInterrupt:
-            run.interrupted = True
-        finally:
-            bar.close()
-            executor.close(wait=False)
-        run.rows = recorder.table(students, assignments, set(submissions))
+        class_students = set(recorder.import_roster(roster)) if roster else set()
+        for student, assignment, test, points, why in overrides:
+            recorder.override(student, assignment, test, points, why)
+        for key in {(o[0], o[1]) for o in overrides}:      # the feedback shows it at once
+            path = submissions.get(key, (None,))[0]
+            if isinstance(path, Path):
+                recorder.write_feedback(recorder.decided(recorder.stored(*key)[1]),
+                                        path.read_bytes().decode("utf-8", errors="replace"))
+        class_students |= {s for s, _ in submissions}
+        class_assignments = {a for _, a in submissions}
+        jobs, texts = _plan(submissions, recorder, course, secret, force, run, dict(
+            cell_timeout=cell_timeout, call_time_limit=call_time_limit, budget=budget,
+            memory_limit=memory_limit, sandboxed=sandboxed))
+        pending = {(job.student, job.assignment) for job in jobs}
+        if jobs:
+            log(f"Grading {len(jobs)} notebook(s) ({len(run.skipped)} unchanged, skipped) with "
+                + (f"the Dask cluster at {scheduler}" if scheduler else
+                   f"{workers} worker(s)") + ("" if sandboxed else " WITHOUT the sandbox") + ".")
+            executor = Executor(workers=workers, scheduler=scheduler, sandboxed=sandboxed)
+            bar = _progress(len(jobs), progress)
+            try:
+                results = executor.run(jobs)          # the workers start grading now, while ...
+                for assignment in sorted({job.assignment for job in jobs}):
+                    recorder.ensure_assignment(       # ... the gradebook learns the assignments
+                        assignment, source_tests(course.source_notebook(assignment)))
+                for job, result in results:
+                    key = (job.student, job.assignment)
+                    result = replace(result, submitted_at=submissions[key][1])
+                    _record_safely(recorder, result, texts[key], log)
+                    pending.discard(key)
+                    run.graded.append(key)
+                    bar.set_postfix_str(f"{job.student}: {result.score:g}/{result.max_score:g}"
+                                        if result.status == "graded" else f"{job.student}: "
+                                        f"{result.status}", refresh=False)
+                    bar.update()
+            except KeyboardInterrupt:
+                run.interrupted = True
+            finally:
+                bar.close()
+                executor.close(wait=False)
+        run.rows = recorder.table(students=class_students, assignments=class_assignments,
+                                  pending=pending)
         run.seconds = time.monotonic() - started
         recorder.write_csv(out, run.rows)
+        run.wide_csv_path = recorder.write_wide_csv(wide_csv_path(out), run.rows)
         if report:
             from .report import write_report
             write_report(run.rows, report, extra={
@@ -185,11 +235,50 @@ def grade(submitted_dir, *, out, course, feedback_dir=None, report=None, workers
                 "unchanged (not regraded)": len(run.skipped),
                 "executor": f"Dask at {scheduler}" if scheduler else f"{workers} local worker(s)",
                 "sandbox": "bubblewrap" if sandboxed else "NONE (--no-sandbox)",
-                "wall time": f"{run.seconds:.1f} s"})
+                "wall time": f"{run.seconds:.1f} s"}, feedback_dir=feedback_dir)
     finally:
-        executor.close()
+        if executor is not None:
+            executor.close()
         recorder.close()
     return run
+
+
+def _plan(submissions, recorder, course, secret, force, run, limits):
+    """The `GradingJob`s for new or changed notebooks, and their texts; what cannot be read is
+    recorded "could not be graded" at once, what is unchanged is listed in ``run.skipped`` (a
+    new submission time alone is recorded without grading again)."""
+    tests, solutions = {}, {}
+    texts, jobs = {}, []
+    for (student, assignment), (path, submitted_at) in sorted(submissions.items()):
+        if isinstance(path, str):
+            recorder.record(NotebookResult(student, assignment, status="could not be graded",
+                                           submitted_at=submitted_at, reason=path))
+            continue
+        if assignment not in tests:
+            tests[assignment] = source_tests(course.source_notebook(assignment))
+            solutions[assignment] = reference_cells(course.source_notebook(assignment))
+        data = path.read_bytes()
+        digest = content_hash(data, tests[assignment], secret)
+        stored_hash, stored = recorder.stored(student, assignment)
+        if not force and stored_hash == digest:
+            run.skipped.append((student, assignment))
+            if stored.submitted_at != submitted_at:
+                recorder.record(replace(stored, submitted_at=submitted_at),
+                                data.decode("utf-8", errors="replace"))
+            continue
+        if len(data) > MAX_NOTEBOOK_BYTES:
+            recorder.record(NotebookResult(
+                student, assignment, status="could not be graded", content_hash=digest,
+                submitted_at=submitted_at,
+                reason=f"the notebook is larger than {MAX_NOTEBOOK_BYTES >> 20} MiB"))
+            continue
+        text = data.decode("utf-8", errors="replace")
+        texts[(student, assignment)] = text
+        jobs.append(GradingJob(
+            student, assignment, text, tests[assignment],
+            student_seed(student, assignment, assignment, secret, learner_code_digest(text)),
+            digest, reference_cells=solutions[assignment], **limits))
+    return jobs, texts
 
 
 def _record_safely(recorder, result, text, log):

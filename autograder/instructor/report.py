@@ -15,10 +15,12 @@ from __future__ import annotations
 import base64
 import io
 import math
+import os
 import re
 import statistics
 from collections import Counter, defaultdict
 from pathlib import Path
+from urllib.parse import quote
 
 from ..result import FLAGS, STATUSES
 from .sanitize import escape
@@ -98,6 +100,7 @@ def page(title: str, body: str, css: str = "") -> str:
 _NORMALISE = [
     (re.compile(r"\bcase \d+ of \d+"), "case <i> of <n>"),
     (re.compile(r"\bseed[ =:]*-?\d+"), "seed <seed>"),
+    (re.compile(r"\b(?:visible|hidden)\b"), "visible or hidden"),   # one mistake, both tests
     (re.compile(r"\b(?:cpu|cuda(?::\d+)?|mps|xpu(?::\d+)?)\b"), "<device>"),
     (re.compile(r"\[\s*-?\d+(?:\s*,\s*-?\d+)*\s*,?\s*\]|\(\s*(?:-?\d+\s*,\s*)+(?:-?\d+\s*)?\)"),
      "<shape>"),
@@ -233,17 +236,55 @@ def _flagged(results):
         else "<p>No notebook hit a limit, tampered with tests, tripped the sandbox or crashed.</p>")
 
 
+def _students(results, feedback):
+    """A row per student: each assignment's score (a link to the feedback page), the total and
+    its percentage; late work and a person's overrides named."""
+    by_student = defaultdict(dict)
+    for r in results:
+        by_student[r.student][r.assignment] = r
+    assignments = sorted({r.assignment for r in results})
+    rows = []
+    for student, rs in sorted(by_student.items()):
+        row, total, top = [student], 0.0, 0.0
+        for a in assignments:
+            r = rs.get(a)
+            if r is None:
+                row.append("")
+                continue
+            total, top = total + r.score, top + r.max_score
+            shown = (f"{r.score:g} / {r.max_score:g}" if r.status == "graded" else
+                     r.status if r.status != "not submitted" else f"0 / {r.max_score:g} (none)")
+            notes = ([f"{r.seconds_late / 3600:.1f} h late"
+                      + (f", −{r.late_penalty:g}" if r.late_penalty else "")]
+                     if r.seconds_late else [])
+            notes += [f"{o.grade_id} set to {o.points:g} by hand: {o.why}" for o in r.overrides]
+            link = feedback(r) if r.status in ("graded", "could not be graded") else None
+            cell = (f'<a href="{esc(link)}">{esc(shown)}</a>' if link else esc(shown))
+            cell += "".join(f'<br><span class="muted">{esc(n)}</span>' for n in notes)
+            row.append(Raw(cell))
+        row += [f"{total:g} / {top:g}", f"{100 * total / top:.1f}%" if top else "-"]
+        rows.append(row)
+    return (f"<h2>Students ({len(rows)})</h2><p class='muted'>Each score links to the "
+            "feedback page the student receives.</p>"
+            + table(["student", *assignments, "total", "%"], rows))
+
+
 def _not_graded(results):
+    waiting = [[r.student, r.assignment] for r in results if r.status == "not graded yet"]
     missing = [[r.student, r.assignment] for r in results if r.status == "not submitted"]
     failed = [[r.student, r.assignment, Raw(msg_html(r.reason or "(no reason given)"))]
               for r in results if r.status == "could not be graded"]
-    return (f"<h2>Not submitted ({len(missing)})</h2>"
+    return ((f"<h2>Not graded yet ({len(waiting)})</h2><p>Submitted, but the run stopped "
+             "before grading them: run the same command again.</p>"
+             + table(["student", "assignment"], waiting) if waiting else "")
+            + f"<h2>Not submitted ({len(missing)})</h2>"
             + (table(["student", "assignment"], missing) if missing else "<p>None.</p>")
             + f"<h2>Could not be graded ({len(failed)})</h2>"
             + (table(["student", "assignment", "why"], failed) if failed else "<p>None.</p>"))
 
 
-def write_report(results, path, *, title="Grading report", extra=None) -> Path:
+def write_report(results, path, *, title="Grading report", extra=None,
+                 feedback_dir=None) -> Path:
     """Write the grading report for `results` (an iterable of `NotebookResult`) to `path`.
 
     The page holds: an optional "run" table of `extra` (label -> value, e.g. workers, wall
@@ -263,8 +304,11 @@ def write_report(results, path, *, title="Grading report", extra=None) -> Path:
     body.append(_totals(results))
     body.append("<h2>Scores and tests per assignment</h2>")
     body += [_assignment_section(a, rs) for a, rs in _by_assignment(results).items()]
-    body += [_failures(results), _flagged(results), _not_graded(results)]
     path = Path(path)
+    body.append(_students(results, lambda r: None if feedback_dir is None else quote(
+        os.path.relpath(Path(feedback_dir) / r.student / r.assignment / f"{r.assignment}.html",
+                        path.parent))))
+    body += [_failures(results), _flagged(results), _not_graded(results)]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(page(title, "\n".join(body)), encoding="utf-8")
     return path
