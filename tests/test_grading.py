@@ -174,7 +174,8 @@ def maximum(graded, assignment):
 def test_the_command_exits_0_and_writes_the_grades(graded):
     assert graded["proc"].returncode == 0, graded["proc"].stderr[-3000:]
     header = graded["out"].read_text().splitlines()[0]
-    assert header == "assignment,student_id,status,score,max_score,reason,flags,seed"
+    assert header == ("assignment,student_id,status,score,max_score,late_penalty,submitted_at,"
+                      "hours_late,overrides,reason,flags,seed")
 
 
 def test_submitted_files_are_not_modified(graded):
