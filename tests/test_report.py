@@ -214,6 +214,29 @@ def test_feedback_without_a_notebook(tmp_path):
     assert "No notebook was submitted" in text and "not submitted" in text and "0 / 0" in text
 
 
+def test_feedback_for_a_notebook_that_could_not_be_graded_says_so_once(tmp_path):
+    """Not JSON: no test box claims a test cell was deleted, and the sentence is grammatical."""
+    result = NotebookResult("ivan", A1, status="could not be graded", tests=a1_tests(0, "x", 0),
+                            reason="the notebook is not valid JSON (line 1)")
+    text = html.unescape(re.sub(r"<[^>]+>", " ", write_feedback(
+        result, {"cells": []}, tmp_path / "f.html").read_text("utf-8")))
+    assert "deleted" not in text and "was could not" not in text
+    assert "This notebook could not be graded." in text and "not valid JSON (line 1)" in text
+    assert "— (could not be graded)" in text and "0 / 6" not in text
+
+
+def test_a_misnamed_notebook_is_named_in_the_reason(tmp_path):
+    from autograder.instructor.grade import _misnamed
+    folder = tmp_path / "s" / A1
+    folder.mkdir(parents=True)
+    assert "folder is empty" in _misnamed(folder, A1)
+    (folder / "timestamp.txt").write_text("2025-03-01 10:00:00 UTC")
+    (folder / "my_work.ipynb").write_text("{}")
+    reason = _misnamed(folder, A1)
+    assert f"no notebook {A1}.ipynb" in reason and "holds my_work.ipynb" in reason
+    assert f"submit it as {A1}.ipynb" in reason and "timestamp" not in reason
+
+
 def test_report_and_feedback_add_no_torch_import(tmp_path):
     """The two modules (and writing a page) import no torch, whatever `autograder/__init__` does:
     the subprocess loads them under a bare stand-in for the `autograder` package."""
