@@ -21,8 +21,12 @@ book: $(STAMP)
 	$(BIN)/python -c "from autograder.lab import write_book_config; write_book_config()"
 	@echo "The book is in _build/html: open _build/html/index.html in a browser."
 
+# Test files run side by side (pytest-xdist, one file per worker: a file's fixtures are built
+# once): the slow files mostly wait on sandboxes, sleeps and time limits.
+XDIST := -n 4 --dist loadfile
+
 test: book sandbox
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(XDIST)
 
 # The grader runs learner notebooks in bubblewrap; install it where we can (root with apt-get).
 sandbox:
@@ -34,7 +38,7 @@ sandbox:
 
 # The edit-test loop: everything but the slow tests (nbgrader, browser, sandboxes, Dask, book code).
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -m "not slow"
+	$(BIN)/python -m pytest -n 2 --dist loadfile -m "not slow"
 
 # JupyterLab for learners, on exercises/, without nbgrader's instructor tools.
 lab: $(STAMP)

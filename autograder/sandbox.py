@@ -337,6 +337,7 @@ class Learner:
         self.sandbox, self.spawn_id, self.to_fd, self.from_fd = sandbox, spawn_id, to_fd, from_fd
         self.pid = pid
         self.reader = wire.FrameReader(devices)
+        self._unread = []             # frames that arrived after the reply they came with
         self._ids = itertools.count(1)
         self.violations = []          # [(kind, message)] reported since the last take_violations
         self.exit = None
@@ -380,12 +381,13 @@ class Learner:
         answered = 0
         while True:
             try:
-                frames = self.reader.frames()
+                frames = self._unread + self.reader.frames()
             except wire.WireError as error:
                 self.kill()
                 raise LearnerGone(f"the learner process sent a malformed message ({error})",
                                   self.exit) from None
-            for header, values in frames:
+            self._unread = []
+            for index, (header, values) in enumerate(frames):
                 kind = header.get("type")
                 if kind == "violation":       # forged ones only hurt the sender
                     reported = str(header.get("kind"))
@@ -402,6 +404,9 @@ class Learner:
                     answered += 1
                     self._answer_provided(on_provided, header, values, deadline)
                 elif kind in types and header.get("id") == request_id:
+                    # What came with the reply in the same read is judged at the next request
+                    # (a second reply is out of step there), never dropped.
+                    self._unread = frames[index + 1:]
                     return header, values
                 else:
                     self.kill()

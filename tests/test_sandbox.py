@@ -199,3 +199,30 @@ def test_no_spelling_of_proc_reaches_the_process_memory_where_proc_is_mounted():
         learner.close()
     assert header["output"].split() == ["False", "True"], header
     assert violations and all(kind == "sandbox" for kind, _ in violations), violations
+
+
+def test_a_frame_that_comes_with_the_reply_is_judged_at_the_next_request_not_dropped():
+    """Under load a forged second reply and the real one arrive in one read: the first answers
+    the request, and the second must still be out of step at the next request (it used to be
+    dropped with the rest of that read, so the forgery went unnoticed)."""
+    import types
+
+    from autograder import wire
+    from autograder.sandbox import Learner, LearnerGone
+
+    fake = types.SimpleNamespace(
+        control=types.SimpleNamespace(send=lambda data: None),
+        control_reply=lambda kinds, request_id, timeout: {"type": "exited", "clean": True})
+    to_learner, from_learner = os.pipe(), os.pipe()
+    learner = Learner(fake, 1, to_learner[1], from_learner[0])
+    try:
+        os.write(from_learner[1], wire.encode({"type": "cell_done", "id": 1, "output": "forged"})
+                 + wire.encode({"type": "cell_done", "id": 1, "output": "real"}))
+        header, _ = learner.request({"type": "cell", "source": ""}, {"cell_done"}, 5)
+        assert header["output"] == "forged"
+        with pytest.raises(LearnerGone, match="out of step") as gone:
+            learner.request({"type": "cell", "source": ""}, {"cell_done"}, 5)
+        assert not gone.value.timed_out
+    finally:
+        for fd in (*to_learner, *from_learner):
+            os.close(fd)
