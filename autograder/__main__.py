@@ -71,6 +71,10 @@ def _grade_parser(commands):
                        help="run learner code without bubblewrap: only for one trusted "
                             "notebook on a machine without it (says loudly what it gives up)")
     grade.add_argument("--no-progress", action="store_true", help="no progress bar")
+    grade.add_argument("--verbose", action="store_true",
+                       help="end with every notebook's score and each failing test's first "
+                            "line (default: only the notebooks that need a look; every "
+                            "failure is in the report)")
     term = grade.add_argument_group(
         "a term of grading", "The CSV and the report always cover the whole class: every student "
         "and assignment of the gradebook and of earlier runs, the roster's students too.")
@@ -171,7 +175,7 @@ def _grade(parser, args):
     except RecordError as error:           # a wrong --override or --roster: nothing was graded
         print(f"error: {error}", file=sys.stderr)
         return 2
-    print(run.summary())
+    print(run.summary(verbose=args.verbose))
     return 130 if run.interrupted else 0
 
 

@@ -172,7 +172,7 @@ class _Budget:
 class _Group:
     """A learner process for the tests that forbid the same operations; restarted after a death."""
 
-    def __init__(self, job, sandboxes, info, devices, problems, cells, budget):
+    def __init__(self, job, sandboxes, info, devices, problems, cells, budget, skip):
         self.job, self.sandboxes, self.devices = job, sandboxes, devices
         self.budget = budget
         self.options = {"forbidden": info.forbidden, "memory_limit": job.memory_limit,
@@ -181,7 +181,8 @@ class _Group:
                         "output_limit": int(job.options.get("output_limit", 1 << 20))}
         self.problems = problems
         self.cells = cells
-        self.skip = set()           # cells that hung or killed the process: not replayed
+        self.skip = skip            # cells that hung or killed a process: not replayed, in
+                                    # this group or any later one of the notebook
         self.learner = None
         self.flags = set()          # flags raised while checking the current test
 
@@ -451,6 +452,7 @@ def grade_job(job: GradingJob, sandbox: Sandbox | None = None) -> NotebookResult
             _ReferenceTimes(job, sandboxes, devices)(info, info.timing_inputs(Draw(0)))
     budget = _Budget(job.budget)
     problems = _Problems()
+    skip = set()
     groups = {}
     for test in job.tests:
         info = get_exercise(test.exercise)
@@ -458,7 +460,8 @@ def grade_job(job: GradingJob, sandbox: Sandbox | None = None) -> NotebookResult
     outcomes = {}
     try:
         for members in groups.values():
-            group = _Group(job, sandboxes, members[0][1], devices, problems, cells, budget)
+            group = _Group(job, sandboxes, members[0][1], devices, problems, cells, budget,
+                           skip)
             try:
                 for test, info in members:
                     if not budget.left():

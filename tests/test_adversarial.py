@@ -292,7 +292,7 @@ def _start(root, workers=2):
                "--out", str(root / "out" / "grades.csv"),
                "--gradebook", str(root / "private" / "gradebook.db"),
                "--workers", str(workers), "--timeout", "10", "--call-time-limit", "3",
-               "--memory-limit", str(MEMORY_LIMIT_GIB), "--no-progress"]
+               "--memory-limit", str(MEMORY_LIMIT_GIB), "--no-progress", "--verbose"]
     with open(root / "stdout.txt", "w") as stdout, open(root / "stderr.txt", "w") as stderr:
         return subprocess.Popen(command, cwd=REPO, stdout=stdout, stderr=stderr, text=True)
 

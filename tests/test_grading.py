@@ -8,12 +8,9 @@ test_adversarial.py; stock-nbgrader courses in test_nbgrader_course.py.
 """
 import hashlib
 import html
-import os
 import re
-import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -103,7 +100,6 @@ def corr2d(x, k):
     for student, code in tamperings.items():
         submit(student, CH1, _with(CH1, conv_output_size=wrong + "\n" + code + "\n"))
     submit("endless_cell", CH1, _with(CH1, pad2d='''
-import time
 while True:
     try:
         time.sleep(0.1)
@@ -141,7 +137,7 @@ def _digest(root):
 def _grade_command(submitted, out, private, *extra):
     return [sys.executable, "-m", "autograder", "grade", str(submitted), "--out", str(out),
             "--gradebook", str(private / "gradebook.db"), "--timeout", "15",
-            "--call-time-limit", "3", "--workers", "2", *extra]
+            "--call-time-limit", "3", "--workers", "2", "--verbose", *extra]
 
 
 @pytest.fixture(scope="module")
@@ -333,104 +329,8 @@ def _student_summary(graded, student, assignment=CH1):
     return summary_block(graded["summary"], student, assignment)
 
 
-def test_an_interrupted_run_keeps_its_grades(tmp_path):
-    """Ctrl-C mid-run: the grades made so far are kept, and the next run grades only the rest."""
-    submitted = tmp_path / "submitted"
-    slow = solution_sources(CH1)     # the later notebooks take seconds each, so that the
-    slow["conv_output_size"] = "import time\ntime.sleep(4)\n" + slow["conv_output_size"]
-    for i in range(8):               # interrupt surely comes while they are being graded
-        sources = solution_sources(CH1) if i < 2 else slow
-        write_submission(submitted, f"s{i}", CH1, filled_exercise(CH1, sources))
-    out = tmp_path / "out" / "grades.csv"
-    command = _grade_command(submitted, out, tmp_path / "private")
-    # Ctrl-C's default action in the child, whatever this process inherited: a Python process
-    # started with SIGINT ignored (as some earlier test or a background shell job leaves it)
-    # never raises KeyboardInterrupt.
-    proc = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    feedback = tmp_path / "out" / "feedback"
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline and len(list(feedback.glob("*/*/*.html"))) < 2:
-        time.sleep(0.2)
-    assert proc.poll() is None, "grading ended before it could be interrupted"
-    proc.send_signal(signal.SIGINT)
-    stdout, _ = proc.communicate(timeout=120)
-    assert proc.returncode == 130
-    done = [r for r in read_csv(out) if r["status"] == "graded"]
-    assert 2 <= len(done) < 8 and all(r["score"] == FULL for r in done)
-    rest = [r for r in read_csv(out) if r["status"] != "graded"]   # submitted: never "missing"
-    assert len(rest) == 8 - len(done) and {r["status"] for r in rest} == {"not graded yet"}
-    again = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600)
-    assert again.returncode == 0
-    assert f"{8 - len(done)} notebook(s) graded" in again.stdout
-    assert [r["score"] for r in read_csv(out)] == [FULL] * 8
-
-
-def test_grading_refuses_to_run_without_bubblewrap(tmp_path):
-    write_submission(tmp_path / "submitted", "s", CH1, filled_exercise(CH1, {}))
-    env = dict(os.environ, PATH=os.path.dirname(sys.executable))
-    proc = subprocess.run(_grade_command(tmp_path / "submitted", tmp_path / "g.csv",
-                                         tmp_path / "private"), cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 2
-    assert "bubblewrap is not installed" in proc.stderr and "--no-sandbox" in proc.stderr
-    assert not (tmp_path / "g.csv").exists()
-
-
-def test_no_sandbox_says_what_it_gives_up(tmp_path):
-    write_submission(tmp_path / "submitted", "s", CH1, filled_exercise(CH1, solution_sources(CH1)))
-    proc = subprocess.run(_grade_command(tmp_path / "submitted", tmp_path / "g.csv",
-                                         tmp_path / "private", "--no-sandbox", "--workers", "1"),
-                          cwd=REPO, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "WITHOUT the operating-system sandbox" in proc.stderr
-    assert read_csv(tmp_path / "g.csv")[0]["score"] == FULL
-
-
-def test_validate_fails_loudly_on_an_unfinished_notebook(tmp_path):
-    """Unlike `nbgrader validate`, the course's validate exits 1 and says what failed."""
-    path = write_submission(tmp_path, "learner", CH2, _with(CH2, conv1x1=next(
-        m for m in MUTANTS if m.exercise == f"{CH2}.conv1x1").source()))
-    proc = subprocess.run([sys.executable, "-m", "autograder", "validate", str(path)], cwd=REPO,
-                          capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 1
-    assert "1 problem(s)" in proc.stdout and "conv1x1 failed case" in proc.stdout
-
-
-def test_validate_passes_a_finished_notebook(tmp_path):
-    path = write_submission(tmp_path, "learner", CH1, _with(CH1))
-    proc = subprocess.run([sys.executable, "-m", "autograder", "validate", str(path)], cwd=REPO,
-                          capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0 and "all tests pass" in proc.stdout
-
-
 @pytest.mark.parametrize("student", ["perfect", "alternate_0", "alternate_1"])
 def test_correct_notebooks_raise_no_flag(graded, student):
     """No false alarm: correct notebooks, however written, are not flagged for review."""
     for assignment in ALL:
         assert row(graded, student, assignment)["flags"] == "", (student, assignment)
-
-
-def test_validate_names_edited_tests_and_still_checks_the_rest(tmp_path):
-    notebook = _with(CH1, conv_output_size=next(
-        m for m in MUTANTS if m.exercise == f"{CH1}.conv_output_size").source())
-    for cell in notebook["cells"]:
-        if nbgrader_meta(cell).get("grade_id") == "test_corr2d":
-            cell["source"] = "pass"
-    path = write_submission(tmp_path, "learner", CH1, notebook)
-    proc = subprocess.run([sys.executable, "-m", "autograder", "validate", str(path)], cwd=REPO,
-                          capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 1
-    assert "test cell test_corr2d (edited): the grader uses the original test" in proc.stdout
-    assert "test_conv_output_size: conv_output_size failed case" in proc.stdout
-    assert "2 problem(s)" in proc.stdout, proc.stdout
-
-
-def test_validate_says_in_one_line_that_a_file_is_not_a_notebook(tmp_path):
-    path = tmp_path / f"{CH1}.ipynb"
-    path.write_text('{"cells": [')
-    proc = subprocess.run([sys.executable, "-m", "autograder", "validate", str(path)], cwd=REPO,
-                          capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 1 and proc.stderr == ""
-    assert "is not a notebook that can be checked (Expecting value at line 1)" in proc.stdout

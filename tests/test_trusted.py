@@ -17,6 +17,7 @@ import torch
 
 from autograder import wire
 from autograder.checks import available_devices
+from autograder.exercise_db import get_exercise
 from tests.conftest import REPO, SOLUTIONS, filled_exercise, solution_sources, total_points
 from tests.implementations import load_all
 
@@ -233,3 +234,28 @@ def test_grade_job_forbids_the_taught_operation_even_in_another_thread(sandbox):
     failed = {t.grade_id: t for t in result.tests if not t.passed}
     assert {"test_corr2d", "test_corr2d_hidden"} <= set(failed)
     assert "sandbox" in failed["test_corr2d"].flags or "forbidden" in failed["test_corr2d"].flags
+
+
+@pytest.mark.slow
+def test_a_cell_that_hangs_is_run_once_per_notebook_not_once_per_group(sandbox, monkeypatch):
+    """Each group of tests has its own learner process, which replays the notebook's cells; a
+    cell that hung in one is skipped by every later one (it used to cost --timeout per group)."""
+    from autograder import trusted
+    from autograder.job import GradingJob, source_tests
+    ran = []
+    original = trusted._Group._problem
+    monkeypatch.setattr(trusted._Group, "_problem", lambda self, label, kind, message: (
+        ran.append((label, kind)), original(self, label, kind, message)))
+    sources = solution_sources(CH1)
+    sources["conv_output_size"] += "\n\nwhile True:\n    pass\n"
+    tests = source_tests(SOLUTIONS / CH1 / f"{CH1}.ipynb")
+    job = GradingJob("s", CH1, json.dumps(filled_exercise(CH1, sources)), tests, 12345, "hash",
+                     cell_timeout=2, call_time_limit=3,
+                     sandboxed=shutil.which("bwrap") is not None)
+    groups = {(get_exercise(t.exercise).forbidden or "", get_exercise(t.exercise).forbid_autograd)
+              for t in tests}
+    assert len(groups) > 1
+    result = trusted.grade_job(job, sandbox)
+    assert ran == [("conv_output_size", "timeout")], ran
+    lost = {t.grade_id for t in result.tests if not t.passed}
+    assert lost == {"test_conv_output_size", "test_conv_output_size_hidden"}, lost

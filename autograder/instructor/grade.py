@@ -48,37 +48,49 @@ class GradingRun:
                               max(r.max_score for r in graded)))
         return found
 
-    def summary(self):
-        """Per notebook: score and status, each failing test's first line, whole; then totals."""
+    def _lines(self, r, verbose):
+        """One notebook: its score or status; with ``verbose`` also each flag, cell problem,
+        override and failing test's first line (otherwise only the flags)."""
+        if r.status == "graded":
+            head = f"  {r.assignment}  {r.student}: {r.score:g} / {r.max_score:g}"
+            if (r.student, r.assignment) in self.skipped:
+                head += "  (unchanged, not regraded)"
+            if r.seconds_late:
+                head += (f"  ({r.seconds_late / 3600:.1f} h late"
+                         + (f", {r.late_penalty:g} points off)" if r.late_penalty else ")"))
+        else:
+            head = f"  {r.assignment}  {r.student}: {r.status}" + (
+                f" ({r.reason})" if r.reason else "")
+        lines = [head] + [f"      ! {FLAGS.get(flag, flag)}" for flag in r.flags]
+        if not verbose:
+            return lines
+        if r.tampered_cells:
+            lines.append("      ! test cells changed (the original tests were used): "
+                         + ", ".join(r.tampered_cells))
+        for problem in r.cell_problems:
+            lines.append(f"      - {problem.cell}: {problem.message.splitlines()[0]}")
+        by_hand = {o.grade_id: o for o in r.overrides}
+        for test in r.tests:
+            if test.grade_id in by_hand:
+                o = by_hand[test.grade_id]
+                lines.append(f"      - {test.grade_id}: set to {o.points:g} by hand (the "
+                             f"grader gave {o.auto_points:g}): {o.why}")
+            elif not test.passed and r.status == "graded":
+                lines.append(f"      - {test.grade_id}: "
+                             + (test.message.splitlines() or ["failed"])[0])
+        return lines
+
+    def summary(self, verbose=False):
+        """What the terminal shows at the end: the notebooks that need a look (could not be
+        graded, not graded yet, flagged) or, ``verbose``, every notebook with its score and each
+        failing test's first line; then totals, and where the outputs are."""
         lines = []
-        for r in sorted(self.rows, key=lambda r: (r.assignment, r.student)):
-            if r.status == "graded":
-                head = f"  {r.assignment}  {r.student}: {r.score:g} / {r.max_score:g}"
-                if (r.student, r.assignment) in self.skipped:
-                    head += "  (unchanged, not regraded)"
-                if r.seconds_late:
-                    head += (f"  ({r.seconds_late / 3600:.1f} h late"
-                             + (f", {r.late_penalty:g} points off)" if r.late_penalty else ")"))
-            else:
-                head = f"  {r.assignment}  {r.student}: {r.status}" + (
-                    f" ({r.reason})" if r.reason else "")
-            lines.append(head)
-            for flag in r.flags:
-                lines.append(f"      ! {FLAGS.get(flag, flag)}")
-            if r.tampered_cells:
-                lines.append("      ! test cells changed (the original tests were used): "
-                             + ", ".join(r.tampered_cells))
-            for problem in r.cell_problems:
-                lines.append(f"      - {problem.cell}: {problem.message.splitlines()[0]}")
-            by_hand = {o.grade_id: o for o in r.overrides}
-            for test in r.tests:
-                if test.grade_id in by_hand:
-                    o = by_hand[test.grade_id]
-                    lines.append(f"      - {test.grade_id}: set to {o.points:g} by hand (the "
-                                 f"grader gave {o.auto_points:g}): {o.why}")
-                elif not test.passed and r.status == "graded":
-                    lines.append(f"      - {test.grade_id}: "
-                                 + (test.message.splitlines() or ["failed"])[0])
+        shown = [r for r in self.rows if verbose or r.status in ("could not be graded",
+                                                                  "not graded yet") or r.flags]
+        if shown and not verbose:
+            lines.append(f"Needs a look ({len(shown)}; every failure is in the report):")
+        for r in sorted(shown, key=lambda r: (r.assignment, r.student)):
+            lines += self._lines(r, verbose)
         counts = {s: sum(r.status == s for r in self.rows) for s in STATUSES}
         lines.append(
             f"{len(self.graded)} notebook(s) graded in {self.seconds:.1f} s, "

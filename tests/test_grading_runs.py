@@ -1,0 +1,73 @@
+"""`python -m autograder grade` as a whole run: interrupted with Ctrl-C, refused without
+bubblewrap, and with --no-sandbox. The class graded in one run is in test_grading.py (these run
+on their own, so that test files can run side by side)."""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from autograder.instructor.record import read_csv
+from tests.conftest import REPO, filled_exercise, solution_sources, write_submission
+from tests.test_grading import CH1, FULL, _grade_command
+
+pytestmark = pytest.mark.slow
+
+
+def test_an_interrupted_run_keeps_its_grades(tmp_path):
+    """Ctrl-C mid-run: the grades made so far are kept, and the next run grades only the rest."""
+    submitted = tmp_path / "submitted"
+    slow = solution_sources(CH1)     # the later notebooks take seconds each, so that the
+    slow["conv_output_size"] = "import time\ntime.sleep(4)\n" + slow["conv_output_size"]
+    for i in range(8):               # interrupt surely comes while they are being graded
+        sources = solution_sources(CH1) if i < 2 else slow
+        write_submission(submitted, f"s{i}", CH1, filled_exercise(CH1, sources))
+    out = tmp_path / "out" / "grades.csv"
+    command = _grade_command(submitted, out, tmp_path / "private")
+    # Ctrl-C's default action in the child, whatever this process inherited: a Python process
+    # started with SIGINT ignored (as some earlier test or a background shell job leaves it)
+    # never raises KeyboardInterrupt.
+    proc = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    feedback = tmp_path / "out" / "feedback"
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and len(list(feedback.glob("*/*/*.html"))) < 2:
+        time.sleep(0.2)
+    assert proc.poll() is None, "grading ended before it could be interrupted"
+    proc.send_signal(signal.SIGINT)
+    stdout, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 130
+    done = [r for r in read_csv(out) if r["status"] == "graded"]
+    assert 2 <= len(done) < 8 and all(r["score"] == FULL for r in done)
+    rest = [r for r in read_csv(out) if r["status"] != "graded"]   # submitted: never "missing"
+    assert len(rest) == 8 - len(done) and {r["status"] for r in rest} == {"not graded yet"}
+    again = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0
+    assert f"{8 - len(done)} notebook(s) graded" in again.stdout
+    assert [r["score"] for r in read_csv(out)] == [FULL] * 8
+
+
+
+def test_grading_refuses_to_run_without_bubblewrap(tmp_path):
+    write_submission(tmp_path / "submitted", "s", CH1, filled_exercise(CH1, {}))
+    env = dict(os.environ, PATH=os.path.dirname(sys.executable))
+    proc = subprocess.run(_grade_command(tmp_path / "submitted", tmp_path / "g.csv",
+                                         tmp_path / "private"), cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert "bubblewrap is not installed" in proc.stderr and "--no-sandbox" in proc.stderr
+    assert not (tmp_path / "g.csv").exists()
+
+
+
+def test_no_sandbox_says_what_it_gives_up(tmp_path):
+    write_submission(tmp_path / "submitted", "s", CH1, filled_exercise(CH1, solution_sources(CH1)))
+    proc = subprocess.run(_grade_command(tmp_path / "submitted", tmp_path / "g.csv",
+                                         tmp_path / "private", "--no-sandbox", "--workers", "1"),
+                          cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "WITHOUT the operating-system sandbox" in proc.stderr
+    assert read_csv(tmp_path / "g.csv")[0]["score"] == FULL
