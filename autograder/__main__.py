@@ -12,8 +12,10 @@
         raised.
     python -m autograder release
         Regenerate exercises/ (the student notebooks) from solutions/ with nbgrader.
-    python -m autograder lab [JUPYTER OPTIONS]
-        JupyterLab on exercises/ for learners: nbgrader's instructor tools switched off.
+    python -m autograder lab [-h] [--allow-root] [JUPYTERLAB OPTIONS] [FOLDER]
+        JupyterLab on exercises/ for learners: nbgrader's instructor tools switched off. Other
+        options go to JupyterLab and win over the defaults (--ServerApp.root_dir=DIR serves
+        DIR); as root it needs --allow-root; `lab --help` says more.
 
 torch is imported only where it is needed (the grading workers, validate).
 """
@@ -105,12 +107,15 @@ def main(argv=None):
     validate = commands.add_parser("validate", help="run a notebook's tests; exit 1 on failure")
     validate.add_argument("notebooks", nargs="+", type=Path)
     _grade_parser(commands)
-    commands.add_parser("lab", help="JupyterLab for learners (no instructor tools)",
+    # Every argument after `lab` is the lab's (JupyterLab's options too): `lab.main` prints the
+    # course's own help for -h/--help, which argparse must not answer.
+    commands.add_parser("lab", help="JupyterLab for learners (no instructor tools); "
+                                    "`lab --help` for its options",
                         add_help=False)
     args, extra = parser.parse_known_args(argv)
     if args.command == "lab":
         from . import lab
-        lab.main(extra)
+        return lab.main(extra)
     if extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
 
