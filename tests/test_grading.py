@@ -100,6 +100,7 @@ def corr2d(x, k):
     for student, code in tamperings.items():
         submit(student, CH1, _with(CH1, conv_output_size=wrong + "\n" + code + "\n"))
     submit("endless_cell", CH1, _with(CH1, pad2d='''
+import time
 while True:
     try:
         time.sleep(0.1)

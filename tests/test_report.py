@@ -252,3 +252,27 @@ def test_report_and_feedback_add_no_torch_import(tmp_path):
             "assert 'torch' not in sys.modules, 'torch was imported'")
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
     assert run.returncode == 0, run.stderr
+
+
+def test_the_eta_counts_the_notebooks_still_running():
+    """20 notebooks on 2 workers: 19 take 3 s, one runs on (a cell that never ends). When only
+    it is left, 60 s in, the estimate is tens of seconds (not the 3 s a rate of finished
+    notebooks gives) and never past the notebook budget."""
+    from autograder.instructor.grade import Eta
+    clock = [0.0]
+    eta = Eta(20, 2, budget=120, now=lambda: clock[0])
+    assert eta.seconds_left() is None and "measuring" in eta.text()
+    clock[0] = 3.0
+    eta.finished(0)
+    assert eta.seconds_left() == (3 + 17 * 3) / 2     # one to start, 17 queued, 2 workers
+    slow = 1                                     # started at 0, never ends
+    for index in range(2, 20):                   # the other worker grades the rest, 3 s each
+        clock[0] += 3.0
+        eta.finished(index)
+    assert list(eta.started) == [slow] and clock[0] == 57.0
+    clock[0] = 60.0
+    assert 30 <= eta.seconds_left() <= 60, eta.seconds_left()
+    clock[0] = 110.0
+    assert eta.seconds_left() == 10.0              # the budget (120 s) ends it by then
+    eta.finished(slow)
+    assert eta.seconds_left() == 0.0 and "0 running" in eta.text()

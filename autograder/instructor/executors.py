@@ -149,6 +149,18 @@ class Executor:
         self.pool = (LocalPool(self.workers, sandboxed)
                      if not scheduler and self.workers > 1 else None)
 
+    def slots(self):
+        """How many notebooks are graded at once: the local workers, or every thread of the Dask
+        cluster's workers (asked once; the worker count if the cluster cannot say)."""
+        if not self.scheduler:
+            return self.workers
+        try:
+            from distributed import Client
+            with Client(self.scheduler, timeout="10s") as client:
+                return max(1, sum(client.nthreads().values()))
+        except Exception:                   # the run itself reports a cluster it cannot reach
+            return self.workers
+
     def run(self, jobs):
         if self.scheduler:
             return run_dask(jobs, self.scheduler)

@@ -215,6 +215,8 @@ def grade(submitted_dir, *, out, course, feedback_dir=None, report=None, workers
                    f"{workers} worker(s)") + ("" if sandboxed else " WITHOUT the sandbox") + ".")
             executor = Executor(workers=workers, scheduler=scheduler, sandboxed=sandboxed)
             bar = _progress(len(jobs), progress)
+            eta = Eta(len(jobs), executor.slots(), budget)
+            order = {(job.student, job.assignment): i for i, job in enumerate(jobs)}
             try:
                 results = executor.run(jobs)          # the workers start grading now, while ...
                 for assignment in sorted({job.assignment for job in jobs}):
@@ -226,9 +228,8 @@ def grade(submitted_dir, *, out, course, feedback_dir=None, report=None, workers
                     _record_safely(recorder, result, texts[key], log)
                     pending.discard(key)
                     run.graded.append(key)
-                    bar.set_postfix_str(f"{job.student}: {result.score:g}/{result.max_score:g}"
-                                        if result.status == "graded" else f"{job.student}: "
-                                        f"{result.status}", refresh=False)
+                    eta.finished(order[key])
+                    bar.set_postfix_str(eta.text(), refresh=False)
                     bar.update()
             except KeyboardInterrupt:
                 run.interrupted = True
@@ -308,5 +309,64 @@ def _record_safely(recorder, result, text, log):
 
 def _progress(total, enabled):
     from tqdm import tqdm
+    # tqdm's own estimate divides what is left by the rate of finished notebooks; `Eta`'s, in
+    # the postfix, also counts the notebooks still running and how long they have run.
     return tqdm(total=total, unit="notebook", disable=not enabled or total == 0,
-                dynamic_ncols=True, file=sys.stderr, smoothing=0.1)
+                dynamic_ncols=True, file=sys.stderr,
+                bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}{postfix}]")
+
+
+class Eta:
+    """Time left for ``total`` notebooks graded ``slots`` at a time, first in first out.
+
+    The k-th notebook starts when the (k - slots)-th finishes (at once for the first ``slots``),
+    so each running notebook's age is known. What is left: a running notebook younger than the
+    mean time of those finished needs the difference; one older than the mean is taken to run
+    as much longer as it is over the mean (a slow notebook is likely slower still), never past
+    the notebook budget; each queued one needs the mean; ``slots`` share the work, and no
+    estimate is below what the slowest running notebook needs. Before any notebook has
+    finished it says so rather than guess.
+    """
+
+    def __init__(self, total, slots, budget, now=time.monotonic):
+        self.total, self.slots, self.budget, self.now = total, max(1, slots), budget, now
+        self.begun = now()
+        self.durations = []
+        self.started = {k: self.begun for k in range(min(self.slots, total))}
+
+    def finished(self, index):
+        """Notebook ``index`` (0-based, in submission order) has finished."""
+        at = self.now()
+        self.durations.append(at - self.started.pop(index, self.begun))
+        queued = len(self.durations) + len(self.started)
+        if queued < self.total:
+            self.started[queued] = at
+
+    def seconds_left(self):
+        """Estimated seconds until every notebook is graded, or None before the first ends."""
+        if not self.durations:
+            return None
+        mean = sum(self.durations) / len(self.durations)
+        at = self.now()
+        work = 0.0
+        longest = 0.0
+        for start in self.started.values():
+            age = at - start
+            need = min(abs(mean - age), max(self.budget - age, 0.0))
+            work += need
+            longest = max(longest, need)
+        queued = self.total - len(self.durations) - len(self.started)
+        work += queued * mean
+        return max(work / self.slots, longest)
+
+    def text(self):
+        left = self.seconds_left()
+        running = len(self.started)
+        if left is None:
+            return f"{running} running, time left: measuring"
+        return f"{running} running, ~{_duration(left)} left"
+
+
+def _duration(seconds):
+    seconds = int(round(seconds))
+    return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"

@@ -459,10 +459,12 @@ hog.fill_(1)
 
 MEMORY_BOMB_CALL = '''
 def corr2d(x, k):
-    """Allocates (and touches) 256 MiB after 256 MiB, forever."""
+    """Allocates (and touches) 1 GiB after 1 GiB, forever: past any learner process's memory
+    limit in two or three steps, well inside the call's time limit even on a loaded machine
+    (with 256 MiB steps a busy machine stopped it for time first)."""
     hog = []
     while True:
-        hog.append(torch.ones(2**26))
+        hog.append(torch.ones(2**28))
 '''
 
 OUTPUT_FLOOD = '''
