@@ -14,7 +14,8 @@ The term, each step through the real command and checked against nbgrader's own 
    manual grading" but a flagged notebook;
 2. an override (``--override ... --why``) shows in the CSV, the report, the feedback and
    ``nbgrader export``, and survives a forced regrade;
-3. ``dan`` resubmits, graded alone (``--student dan``): nobody leaves the CSV or the report;
+3. ``dan`` resubmits, graded from a folder holding only his notebook (and ``eve`` regraded
+   with ``--student``): nobody leaves the CSV or the report;
 4. a run with nothing new starts no worker and takes seconds;
 5. Ctrl-C with submissions not yet graded: they are "not graded yet", never "not submitted".
 """
@@ -56,8 +57,8 @@ def _wrong(assignment, function):
     return filled_exercise(assignment, sources)
 
 
-def _grade(course, *extra, check=True, timeout=600):
-    command = [sys.executable, "-m", "autograder", "grade", course / "submitted",
+def _grade(course, *extra, check=True, timeout=600, submitted=None):
+    command = [sys.executable, "-m", "autograder", "grade", submitted or course / "submitted",
                "--course-dir", course, "--out", course / "out" / "grades.csv", "--workers", "2",
                "--no-progress", *extra]
     proc = subprocess.run([str(c) for c in command], cwd=REPO, env=_env(), capture_output=True,
@@ -218,10 +219,13 @@ def test_a_wrong_override_is_refused_before_anything_changes(overridden):
 
 
 def test_regrading_one_student_keeps_the_class(overridden):
+    """dan resubmits; a folder holding only his new notebook is graded into the same outputs
+    (``--student`` alone is the forced regrade of eve above)."""
     root = overridden["root"]
     before = _rows(root)
-    write_submission(root / "submitted", "dan", A1, _wrong(A1, "corr2d"))
-    run = _grade(root, "--student", "dan")
+    for folder in ("resubmitted", "submitted"):       # the course's copy, as collect updates it
+        write_submission(root / folder, "dan", A1, _wrong(A1, "corr2d"))
+    run = _grade(root, submitted=root / "resubmitted")
     after = _rows(root)
     assert "1 notebook(s) graded" in run.stdout
     assert set(after) == set(before)
