@@ -195,6 +195,19 @@ def test_grade_writes_the_courses_gradebook(graded):
     assert sum(auto for auto, _ in grades.values()) == FULL - _WRONG.points
 
 
+def test_only_the_flagged_notebook_needs_manual_grading_in_formgrader(graded):
+    """The tamperer edited its test cells (flag ``tampered``): flagged, and every grade cell of it
+    needs a person; the perfect and untouched notebooks need nobody (they all used to)."""
+    from nbgrader.api import Gradebook
+
+    course, *_ = graded
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        looks = {s: (gb.find_submission_notebook(A, A, s).flagged,
+                     gb.find_submission_notebook(A, A, s).needs_manual_grade) for s in EXPECTED}
+    assert looks == {"perfect": (False, False), "untouched": (False, False),
+                     "tamperer": (True, True)}, looks
+
+
 def test_grade_writes_autograded_notebooks_and_feedback(graded):
     course, *_ = graded
     for student in EXPECTED:
