@@ -8,10 +8,12 @@ can make a later one fail.
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import logging
 import sqlite3
+import warnings
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -65,8 +67,6 @@ class Recorder:
     # --- gradebook ------------------------------------------------------------------------------
     def gradebook(self):
         if self._gradebook is None:
-            import warnings
-
             from sqlalchemy.exc import SAWarning
             warnings.filterwarnings("ignore", category=SAWarning)   # nbgrader's, every run
             with _quiet():
@@ -415,17 +415,12 @@ def _parse_time(text):
         return None
 
 
-class _quiet:
+@contextlib.contextmanager
+def _quiet():
     """nbgrader's and SQLAlchemy's warnings (SAWarning, deprecations) stay off the terminal."""
-
-    def __enter__(self):
-        import warnings
-        self._catch = warnings.catch_warnings()
-        self._catch.__enter__()
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-
-    def __exit__(self, *exc):
-        return self._catch.__exit__(*exc)
+        yield
 
 
 def _cell(value):
