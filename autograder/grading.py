@@ -4,9 +4,6 @@ Grading lives in `autograder.instructor` (``python -m autograder grade``).
 """
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
@@ -24,42 +21,38 @@ def assignments(source=SOLUTIONS):
                   if (p / f"{p.name}.ipynb").is_file())
 
 
-def _write_config(workdir, **settings):
-    lines = ["from autograder.nbgrader_config import configure",
-             "configure(get_config(), " + ", ".join(f"{k}={v!r}" for k, v in settings.items())
-             + ")"]
-    (Path(workdir) / "nbgrader_config.py").write_text("\n".join(lines) + "\n")
-
-
-def _nbgrader(workdir, *args, check=True):
-    """Run an nbgrader command in ``workdir`` with this interpreter's tools on PATH."""
-    env = dict(os.environ)
-    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
-    env["PYTHONPATH"] = str(REPO_ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    proc = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=workdir, env=env,
-                          capture_output=True, text=True)
-    if check and proc.returncode != 0:
-        raise RuntimeError(f"nbgrader {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
-    return proc
-
-
 def release(destination=EXERCISES, names=None):
     """Write the student version of each assignment into ``destination/<assignment>/``.
 
     First lays out the source notebooks from the exercise registry (`authoring.layout_all`),
-    then runs nbgrader generate_assignment (solutions and hidden tests removed, checksums added)
-    with a throwaway gradebook. Returns the paths written.
+    then runs nbgrader's generate_assignment (solutions and hidden tests removed, checksums
+    added) on each, in this process, with a throwaway gradebook. Returns the paths written.
+    Raises RuntimeError with nbgrader's log if nbgrader fails on one.
     """
+    import warnings
+
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config import Config
+
     from .authoring import layout_all
+    from .nbgrader_config import alembic_in_process, configure
 
     layout_all(SOLUTIONS, names)
     destination = Path(destination).resolve()
     written = []
-    with tempfile.TemporaryDirectory() as workdir:
-        _write_config(workdir, root=workdir, gradebook=str(Path(workdir) / "gradebook.db"),
-                      release=str(destination))
+    alembic_in_process()
+    with tempfile.TemporaryDirectory() as workdir, warnings.catch_warnings():
+        warnings.simplefilter("ignore")           # nbgrader's SQLAlchemy and deprecation ones
+        config = Config()
+        configure(config, root=workdir, gradebook=Path(workdir) / "gradebook.db",
+                  release=destination)
+        api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
         for name in names or assignments():
-            _nbgrader(workdir, "generate_assignment", name, "--force")
+            outcome = api.generate_assignment(name, force=True)
+            if not outcome["success"]:
+                raise RuntimeError(f"nbgrader generate_assignment {name} failed:\n"
+                                   f"{outcome.get('log', '')}{outcome.get('error', '')}")
             written.append(destination / name / f"{name}.ipynb")
     return written
 

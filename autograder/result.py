@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
 
-__all__ = ["TestOutcome", "CellProblem", "Override", "NotebookResult", "FLAGS", "STATUSES"]
+__all__ = ["TestOutcome", "CellProblem", "Override", "Comment", "NotebookResult", "FLAGS", "STATUSES"]
 
 # Why a notebook, a cell or a test went wrong, beyond a plain wrong answer.
 FLAGS = {
@@ -81,6 +81,14 @@ class Override:
 
 
 @dataclass
+class Comment:
+    """A person's comment on one cell of a graded notebook (formgrader's manual comment)."""
+
+    cell: str                # the cell's grade_id: a solution cell (e.g. "corr2d") or a test
+    text: str
+
+
+@dataclass
 class NotebookResult:
     """The grade of one student's notebook for one assignment, and everything that went wrong."""
 
@@ -102,6 +110,7 @@ class NotebookResult:
     seconds_late: float = 0.0            # past the due date (with the student's extension)
     late_penalty: float = 0.0            # points taken off for it (nbgrader's late plugin)
     overrides: list = field(default_factory=list)      # [Override] made by a person
+    comments: list = field(default_factory=list)       # [Comment] made by a person
 
     @property
     def score(self):
@@ -144,4 +153,5 @@ class NotebookResult:
         data["cell_problems"] = [CellProblem(**p) for p in data.get("cell_problems", [])]
         data["devices"] = tuple(data.get("devices", ()))
         data["overrides"] = [Override(**o) for o in data.get("overrides", [])]
+        data["comments"] = [Comment(**c) for c in data.get("comments", [])]
         return cls(**data)

@@ -1,8 +1,9 @@
 """The instructor's pipeline, end to end: `python -m autograder grade` on a class of submissions.
 
 One grading run (module fixture, two local workers) covers a whole class: perfect and untouched
-notebooks, mutants and alternates of every assignment, forbidden calls, tampering, hangs,
-crashes, broken files and edited tests. Each test then reads one student's row of the grades
+notebooks and mutants of every assignment, forbidden calls, tampering, hangs, crashes, broken
+files and edited tests (correct notebooks in other styles, graded the same way, are
+`tests/test_corpus_cli.py`'s). Each test then reads one student's row of the grades
 CSV, the summary, the feedback or the report. Attacks on the sandbox itself are in
 test_adversarial.py; stock-nbgrader courses in test_nbgrader_course.py.
 """
@@ -70,9 +71,6 @@ def _class(root):
         for i in range(3):
             submit(f"mutant_{i}", assignment,
                    filled_exercise(assignment, _implementations(MUTANTS, assignment, i)))
-        for i in range(2):
-            submit(f"alternate_{i}", assignment,
-                   filled_exercise(assignment, _implementations(ALTERNATES, assignment, i)))
     submit("source_notebook", CH1, read_notebook(SOLUTIONS / CH1 / f"{CH1}.ipynb"))
     submit("forbidden", CH1, _with(CH1, corr2d='''
 def corr2d(x, k):
@@ -172,7 +170,7 @@ def test_the_command_exits_0_and_writes_the_grades(graded):
     assert graded["proc"].returncode == 0, graded["proc"].stderr[-3000:]
     header = graded["out"].read_text().splitlines()[0]
     assert header == ("assignment,student_id,status,score,max_score,late_penalty,submitted_at,"
-                      "hours_late,overrides,reason,flags,seed")
+                      "hours_late,overrides,comments,reason,flags,seed")
 
 
 def test_submitted_files_are_not_modified(graded):
@@ -198,12 +196,6 @@ def test_untouched_exercises_get_zero(graded, assignment):
 @pytest.mark.parametrize("index", range(3))
 def test_mutants_lose_every_point_of_their_function(graded, assignment, index):
     assert score(graded, f"mutant_{index}", assignment) == 0
-
-
-@pytest.mark.parametrize("assignment", ALL)
-@pytest.mark.parametrize("index", range(2))
-def test_alternates_get_full_marks(graded, assignment, index):
-    assert score(graded, f"alternate_{index}", assignment) == maximum(graded, assignment)
 
 
 @pytest.mark.parametrize("student", ["forbidden", "forbidden_swallowed"])
@@ -330,8 +322,7 @@ def _student_summary(graded, student, assignment=CH1):
     return summary_block(graded["summary"], student, assignment)
 
 
-@pytest.mark.parametrize("student", ["perfect", "alternate_0", "alternate_1"])
-def test_correct_notebooks_raise_no_flag(graded, student):
-    """No false alarm: correct notebooks, however written, are not flagged for review."""
+def test_the_solutions_raise_no_flag(graded):
+    """No false alarm (correct notebooks in other styles: `tests/test_corpus_cli.py`)."""
     for assignment in ALL:
-        assert row(graded, student, assignment)["flags"] == "", (student, assignment)
+        assert row(graded, "perfect", assignment)["flags"] == "", assignment

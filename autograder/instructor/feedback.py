@@ -4,7 +4,8 @@
 devices, how to replay a failure), then the submitted notebook in order: markdown rendered with
 mistune (raw HTML escaped; math rendered offline as allow-listed MathML by latex2mathml), learner
 code as escaped code with any problem of that cell beneath it, and in place of every graded test
-cell a named box with the points, PASSED/FAILED and the grader's message. The source of test cells is
+cell a named box with the points, PASSED/FAILED and the grader's message; an instructor's
+comment (formgrader) under the cell it is about. The source of test cells is
 never shown (hidden tests must not leak), nor are cell outputs or Python tracebacks. The page
 loads nothing from elsewhere: no scripts, no fonts, no links to other sites. Learner text goes
 through `autograder.instructor.sanitize` (markdown, math) or is escaped: none of its markup is live.
@@ -26,6 +27,8 @@ CSS = """
 .test h3 { margin: .2rem 0 .4rem; font-size: 1rem; } .test .id { font-weight: normal; }
 .problem { border-left: 4px solid #bf8700; background: #fff8c5; padding: .4rem .75rem;
            margin: -.5rem 0 1rem; border-radius: 0 6px 6px 0; }
+.comment { border-left: 4px solid #0969da; background: #ddf4ff; padding: .4rem .75rem;
+           margin: -.5rem 0 1rem; border-radius: 0 6px 6px 0; white-space: pre-wrap; }
 .md { margin: 1rem 0; } math[display="block"] { margin: .5rem 0; }
 """
 
@@ -51,6 +54,10 @@ def _test_box(test, note="") -> str:
             f'<p><span class="{"ok" if test.passed else "bad"}">{state.upper()}</span> · '
             f"{test.points:g} / {test.max_points:g} points</p>"
             f"{note}{flags}{message}</section>")
+
+
+def _comment_box(comment) -> str:
+    return (f'<div class="comment"><b>Your instructor:</b> {esc(comment.text)}</div>')
 
 
 def _problem_box(problem) -> str:
@@ -119,6 +126,9 @@ def write_feedback(result, notebook, path) -> Path:
 
     by_hand = {o.grade_id: f"Scored {o.points:g} by your instructor (the grader gave "
                            f"{o.auto_points:g}): {o.why}" for o in result.overrides}
+    comments = {}
+    for comment in result.comments if result.status == "graded" else ():
+        comments.setdefault(comment.cell, []).append(comment)
     body, code_index = [_header(result)], 0
     if notebook is None and result.status == "not submitted":
         body.append("<p>No notebook was submitted.</p>")
@@ -139,6 +149,7 @@ def write_feedback(result, notebook, path) -> Path:
                 keys = {gid, f"cell {code_index}"}
                 body += [_problem_box(p) for p in problems if p.cell in keys]
                 problems = [p for p in problems if p.cell not in keys]
+        body += [_comment_box(c) for c in comments.pop(gid, [])] if gid else []
         body += [_test_box(t, "This test cell was deleted from your notebook; the grader ran the "
                               "original test.") for t in anchored.pop(i, [])]
     rest = [t for ts in anchored.values() for t in ts]
@@ -146,6 +157,10 @@ def write_feedback(result, notebook, path) -> Path:
         body.append("<h2>Tests whose cells are missing</h2>")
         body += [_test_box(t, "This test cell was deleted from your notebook; the grader ran the "
                               "original test.") for t in rest]
+    left = [c for cs in comments.values() for c in cs]
+    if left:
+        body.append("<h2>Comments from your instructor</h2>" + "".join(
+            f"<p><b>{esc(c.cell)}</b></p>{_comment_box(c)}" for c in left))
     if problems:
         body.append("<h2>Other problems</h2>" + "".join(
             f"<p><b>{esc(p.cell)}</b></p>{_problem_box(p)}" for p in problems))

@@ -78,6 +78,7 @@ class GradingRun:
             elif not test.passed and r.status == "graded":
                 lines.append(f"      - {test.grade_id}: "
                              + (test.message.splitlines() or ["failed"])[0])
+        lines += [f"      - comment on {c.cell}: {c.text}" for c in r.comments]
         return lines
 
     def summary(self, verbose=False):
@@ -198,11 +199,6 @@ def grade(submitted_dir, *, out, course, feedback_dir=None, report=None, workers
         class_students = set(recorder.import_roster(roster)) if roster else set()
         for student, assignment, test, points, why in overrides:
             recorder.override(student, assignment, test, points, why)
-        for key in {(o[0], o[1]) for o in overrides}:      # the feedback shows it at once
-            path = submissions.get(key, (None,))[0]
-            if isinstance(path, Path):
-                recorder.write_feedback(recorder.decided(recorder.stored(*key)[1]),
-                                        path.read_bytes().decode("utf-8", errors="replace"))
         class_students |= {s for s, _ in submissions}
         class_assignments = {a for _, a in submissions}
         jobs, texts = _plan(submissions, recorder, course, secret, force, run, dict(
@@ -238,6 +234,7 @@ def grade(submitted_dir, *, out, course, feedback_dir=None, report=None, workers
                 executor.close(wait=False)
         run.rows = recorder.table(students=class_students, assignments=class_assignments,
                                   pending=pending)
+        _refresh_feedback(recorder, run.rows, submissions, log)
         run.seconds = time.monotonic() - started
         recorder.write_csv(out, run.rows)
         run.wide_csv_path = recorder.write_wide_csv(wide_csv_path(out), run.rows)
@@ -254,6 +251,20 @@ def grade(submitted_dir, *, out, course, feedback_dir=None, report=None, workers
             executor.close()
         recorder.close()
     return run
+
+
+def _refresh_feedback(recorder, rows, submissions, log):
+    """Rewrite the feedback of each graded submission in this run's folder whose page no longer
+    shows what counts: a person's override or comment (``--override``, formgrader), a due date
+    or extension changed since, or a new feedback folder. Nothing is regraded."""
+    for r in rows:
+        path = submissions.get((r.student, r.assignment), (None,))[0]
+        if r.status == "graded" and isinstance(path, Path) and recorder.feedback_is_stale(r):
+            try:
+                recorder.write_feedback(r, path.read_bytes().decode("utf-8", errors="replace"))
+            except Exception as error:  # one page must never stop the class
+                log(f"warning: could not rewrite the feedback of {r.student}/{r.assignment}: "
+                    f"{error}")
 
 
 def _plan(submissions, recorder, course, secret, force, run, limits):

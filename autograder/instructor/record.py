@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import hashlib
 import json
-import logging
 import sqlite3
 import warnings
 from dataclasses import replace
@@ -19,12 +19,12 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from .. import notebook as nb
-from ..result import FLAGS, NotebookResult, Override
+from ..result import FLAGS, Comment, NotebookResult, Override
 
 __all__ = ["Recorder", "RecordError", "CSV_COLUMNS"]
 
 CSV_COLUMNS = ("assignment", "student_id", "status", "score", "max_score", "late_penalty",
-               "submitted_at", "hours_late", "overrides", "reason", "flags", "seed")
+               "submitted_at", "hours_late", "overrides", "comments", "reason", "flags", "seed")
 
 # Flags that call for a person in formgrader ("unchecked" is the grader's own limit: the
 # learner loses nothing by it).
@@ -50,6 +50,8 @@ class Recorder:
         self.state.execute("CREATE TABLE IF NOT EXISTS overrides (student TEXT, assignment TEXT, "
                            "grade_id TEXT, why TEXT, made_at TEXT, "
                            "PRIMARY KEY (student, assignment, grade_id))")
+        self.state.execute("CREATE TABLE IF NOT EXISTS feedback (student TEXT, assignment TEXT, "
+                           "digest TEXT, PRIMARY KEY (student, assignment))")
         self.state.commit()
         self._gradebook = None
         self._late_plugin = None
@@ -71,8 +73,9 @@ class Recorder:
             warnings.filterwarnings("ignore", category=SAWarning)   # nbgrader's, every run
             with _quiet():
                 import nbgrader.api
-                nbgrader.api.get_alembic_version = _alembic_head  # not a subprocess per run
-                logging.getLogger("alembic").setLevel(logging.WARNING)
+
+                from ..nbgrader_config import alembic_in_process
+                alembic_in_process()                  # not a subprocess per run
                 self._gradebook = nbgrader.api.Gradebook(f"sqlite:///{self.course.gradebook}")
         return self._gradebook
 
@@ -158,6 +161,21 @@ class Recorder:
                 why.get((*key, grade.name), "set in formgrader")))
         return found
 
+    def comments(self):
+        """{(student, assignment): [Comment]} for every cell a person commented on in the
+        gradebook (formgrader's comment box under a solution or task cell), by cell name."""
+        from nbgrader.api import Comment as GradebookComment
+
+        found = {}
+        gb = self.gradebook()
+        query = gb.db.query(GradebookComment).filter(GradebookComment.manual_comment.isnot(None))
+        for comment in query:
+            text = (comment.manual_comment or "").strip()
+            if text:
+                key = (comment.student.id, comment.assignment.name)
+                found.setdefault(key, []).append(Comment(comment.name, text))
+        return {key: sorted(found[key], key=lambda c: c.cell) for key in found}
+
     def override(self, student, assignment, grade_id, points, why):
         """Set a person's score for one test of a graded submission; it survives every regrade.
 
@@ -240,13 +258,18 @@ class Recorder:
             self._late_plugin = preprocessor.plugin_inst
         return self._late_plugin
 
-    def decided(self, result, overrides=None):
-        """``result`` as it counts: a person's overrides applied, then lateness and penalty."""
+    def decided(self, result, overrides=None, comments=None):
+        """``result`` as it counts: a person's overrides applied, then lateness and penalty;
+        a person's comments attached."""
         if result.status != "graded":
             return result
+        key = (result.student, result.assignment)
         if overrides is None:
-            overrides = self.overrides().get((result.student, result.assignment), [])
-        return self._lateness(result.with_overrides(overrides) if overrides else result)
+            overrides = self.overrides().get(key, [])
+        if comments is None:
+            comments = self.comments().get(key, [])
+        result = self._lateness(result.with_overrides(overrides) if overrides else result)
+        return replace(result, comments=list(comments))
 
     # --- one result -----------------------------------------------------------------------------
     def record(self, result, submitted_text=""):
@@ -265,8 +288,13 @@ class Recorder:
         self.write_feedback(result, submitted_text)
 
     def write_feedback(self, result, submitted_text):
+        """Write ``result``'s feedback page (under the course and ``feedback_dir``) and remember
+        what it shows, for `feedback_is_stale`."""
         from .feedback import write_feedback
 
+        self.state.execute("INSERT OR REPLACE INTO feedback VALUES (?, ?, ?)",
+                           (result.student, result.assignment, self._shown(result)))
+        self.state.commit()
         notebook = _renderable(submitted_text)
         relative = Path(result.student) / result.assignment / f"{result.assignment}.html"
         targets = [self.course.root / "feedback" / relative]
@@ -275,6 +303,17 @@ class Recorder:
         for target in targets:
             target.parent.mkdir(parents=True, exist_ok=True)
             write_feedback(result, notebook, target)
+
+    def feedback_is_stale(self, result):
+        """Whether ``result`` (as it counts) differs from what its feedback page shows: a person
+        overrode, commented or changed a due date since, or the feedback goes to a new folder."""
+        row = self.state.execute("SELECT digest FROM feedback WHERE student=? AND assignment=?",
+                                 (result.student, result.assignment)).fetchone()
+        return row is None or row[0] != self._shown(result)
+
+    def _shown(self, result):
+        text = json.dumps([result.to_dict(), str(self.feedback_dir)], sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()
 
     # --- the class ------------------------------------------------------------------------------
     def students(self):
@@ -308,7 +347,7 @@ class Recorder:
         submission of an assignment is "not submitted", 0 of the assignment's points.
         """
         pending = set(pending)
-        overrides = self.overrides()
+        overrides, comments = self.overrides(), self.comments()
         rows = []
         for assignment in sorted(self.assignments() | set(assignments)):
             for student in sorted(self.students() | set(students)):
@@ -326,7 +365,8 @@ class Recorder:
                     result = NotebookResult(student, assignment, status="not submitted",
                                             total=self.total(assignment))
                 else:
-                    result = self.decided(result, overrides.get((student, assignment), []))
+                    result = self.decided(result, overrides.get((student, assignment), []),
+                                          comments.get((student, assignment), []))
                 rows.append(result)
         return rows
 
@@ -345,6 +385,7 @@ class Recorder:
                     f"{r.seconds_late / 3600:.1f}" if r.seconds_late else "",
                     "; ".join(f"{o.grade_id}: {o.auto_points:g} -> {o.points:g} ({o.why})"
                               for o in r.overrides),
+                    "; ".join(f"{c.cell}: {c.text}" for c in r.comments),
                     r.reason, " ".join(r.flags), "" if r.seed is None else r.seed)])
         return path
 
@@ -387,21 +428,6 @@ class Recorder:
     def close(self):
         self.close_gradebook()
         self.state.close()
-
-
-def _alembic_head():
-    """The revision nbgrader stamps a new gradebook with, read in this process.
-
-    nbgrader asks the ``alembic`` command (a subprocess that must be on PATH, seconds per
-    call); the answer is the head of nbgrader's own migration scripts, which alembic's API
-    reads directly."""
-    import nbgrader
-    from alembic.config import Config
-    from alembic.script import ScriptDirectory
-
-    config = Config()
-    config.set_main_option("script_location", str(Path(nbgrader.__file__).parent / "alembic"))
-    return ScriptDirectory.from_config(config).get_current_head()
 
 
 def _parse_time(text):

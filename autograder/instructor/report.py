@@ -238,7 +238,7 @@ def _flagged(results):
 
 def _students(results, feedback):
     """A row per student: each assignment's score (a link to the feedback page), the total and
-    its percentage; late work and a person's overrides named."""
+    its percentage; late work and a person's overrides and comments named."""
     by_student = defaultdict(dict)
     for r in results:
         by_student[r.student][r.assignment] = r
@@ -258,6 +258,7 @@ def _students(results, feedback):
                       + (f", −{r.late_penalty:g}" if r.late_penalty else "")]
                      if r.seconds_late else [])
             notes += [f"{o.grade_id} set to {o.points:g} by hand: {o.why}" for o in r.overrides]
+            notes += [f"comment on {c.cell}: {c.text}" for c in r.comments]
             link = feedback(r) if r.status in ("graded", "could not be graded") else None
             cell = (f'<a href="{esc(link)}">{esc(shown)}</a>' if link else esc(shown))
             cell += "".join(f'<br><span class="muted">{esc(n)}</span>' for n in notes)

@@ -459,12 +459,13 @@ hog.fill_(1)
 
 MEMORY_BOMB_CALL = '''
 def corr2d(x, k):
-    """Allocates (and touches) 1 GiB after 1 GiB, forever: past any learner process's memory
-    limit in two or three steps, well inside the call's time limit even on a loaded machine
-    (with 256 MiB steps a busy machine stopped it for time first)."""
+    """Reserves 1 GiB of address space after 1 GiB, forever: past any learner process's memory
+    limit in two or three steps. Nothing is written to the pages, so no CPU time goes into it and
+    the memory limit stops it before the call's time limit however busy the machine is (filling
+    each GiB with ones took longer than the 3 s limit on a loaded CI machine)."""
     hog = []
     while True:
-        hog.append(torch.ones(2**28))
+        hog.append(torch.empty(2**28))
 '''
 
 OUTPUT_FLOOD = '''
