@@ -35,6 +35,7 @@ Nothing here needs nbgrader; IPython is used for cell magics when it is installe
 """
 from __future__ import annotations
 
+import builtins
 import sys
 
 from .protocol import UNAVAILABLE
@@ -156,6 +157,7 @@ class LearnerProcess:
         self.output = _Output(int(options.get("output_limit", 1 << 20)))
         self.current = ["your function"]
         self.request_id = None
+        self.snapshot = None                          # taken in `serve`, before learner code
         self.guarded, self.fingerprint = [], 0
         self.shell = None
         self.namespace = {"__name__": "__main__"}
@@ -248,6 +250,8 @@ class LearnerProcess:
 
     def _audit(self, event, args):
         what = _REFUSED_EVENTS.get(event)
+        if event == "object.__setattr__" and self.snapshot is not None and len(args) > 1:
+            self.snapshot.note_setattr(args[0], args[1])
         if what is None and event == "import" and len(args) > 1 and args[1]:
             path = str(args[1])
             if path.endswith((".so", ".pyd")) and path.startswith(("/tmp", "/dev/shm")):
@@ -343,6 +347,7 @@ class LearnerProcess:
     def serve(self):
         vars(provided)["remote"] = self.provided      # the module is read-only to notebook code
         self.snapshot = _snapshot()
+        self.snapshot.watch_setattr()                 # `_audit` passes it every assignment
         self.send({"type": "ready", "pid": os.getpid(), "version": protocol.VERSION})
         while True:
             header, values = wire.recv(self.reader, self.devices)
@@ -374,8 +379,7 @@ def _snapshot():
                and not name.startswith("autograder.instructor")}
     modules["autograder.kernel"] = _THIS
     modules.update({name: sys.modules[name] for name in _WATCHED_TORCH if name in sys.modules})
-    return Snapshot(modules, {"builtins": vars(__builtins__) if isinstance(__builtins__, dict)
-                              else vars(__builtins__)})
+    return Snapshot(modules, {"builtins": vars(builtins)})
 
 
 _PROC_PARTS = {"proc", "self", "thread-self"}
