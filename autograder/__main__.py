@@ -132,12 +132,14 @@ def main(argv=None):
         from .errors import wrap_message
         failed = False
         for notebook in args.notebooks:
-            problems = grading.validate(notebook)
+            problems, notes = grading.validate(notebook)
             failed |= bool(problems)
             print(f"{notebook}: " + ("all tests pass" if not problems else
                                      f"{len(problems)} problem(s)"))
             for problem in problems:
                 print(wrap_message("  - " + problem.replace("\n", "\n    ")))
+            for note in notes:
+                print(wrap_message("  note: " + note.replace("\n", "\n    ")))
         return 1 if failed else 0
     return _grade(parser, args)
 

@@ -20,7 +20,7 @@ from .compare import Raises, assert_matches
 from .errors import CheckFailure, ForbiddenOpError, LearnerTimeout, LeftTorchError, TamperingError
 from .exercise_db import get_exercise
 from .protocol import UNAVAILABLE
-from .guard import Integrity, forbid_ops
+from .guard import Integrity, forbid_ops, is_library_file
 from .guard import time_limit as time_limit_guard
 from .provided import checking as _checking
 from .samples import Draw
@@ -106,6 +106,7 @@ class CallOutcome:
     operation, autograd use or NumPy escape seen during the call, even if the learner's code
     caught the error. ``inputs_after`` is the call's arguments as they were after the call.
     ``wrong_device`` says which part of a result made on the simulated device was not on it.
+    ``aliases`` names the input whose memory the result shares, if any.
     """
 
     kind: str
@@ -121,6 +122,7 @@ class CallOutcome:
     inputs_after: object = None
     time_limit: float = 0.0
     wrong_device: str = ""
+    aliases: str = ""             # the input whose memory the result shares (x itself, a view)
 
 
 def learner_line(error, is_learner_file):
@@ -135,15 +137,6 @@ def learner_line(error, is_learner_file):
     frame = frames[-1]
     text = (frame.line or "").strip()
     return f"line {frame.lineno} in {frame.name}" + (f": {text}" if text else "")
-
-
-_LIBRARY_ROOTS = tuple({os.path.dirname(os.path.dirname(torch.__file__)),
-                        os.path.dirname(os.__file__), os.path.dirname(__file__)})
-
-
-def is_library_file(filename):
-    """True for Python's, PyTorch's, installed packages' and this library's own files."""
-    return filename.startswith(_LIBRARY_ROOTS) or filename.startswith("<frozen")
 
 
 def is_stub_error(error, is_learner_file=None):
@@ -207,8 +200,27 @@ def call_locally(info, function, sample, is_learner_file=None, simulated=False, 
         plain, outcome.wrong_device = result_on_device(outcome.value)
         if not keep_simulated:
             outcome.value, args = plain, args.to("cpu")
+    elif outcome.kind == "returned":
+        outcome.aliases = _shared_input(outcome.value, args, info.parameters)
     outcome.inputs_after = args
     return outcome
+
+
+def _shared_input(value, sample, parameters):
+    """The name of the input tensor whose memory a tensor of ``value`` (or of a tuple or list
+    of them) shares, or "". Compares storages, so a view of an input counts too."""
+    results = value if isinstance(value, (tuple, list)) else (value,)
+    storages = {}
+    for name, tensor in sample.tensors(parameters):
+        if tensor.layout == torch.strided and tensor.device.type != "meta":
+            storages.setdefault(tensor.untyped_storage().data_ptr(), name)
+    for result in results:
+        if (isinstance(result, torch.Tensor) and result.layout == torch.strided
+                and result.device.type != "meta" and result.untyped_storage().nbytes()):
+            name = storages.get(result.untyped_storage().data_ptr())
+            if name:
+                return name
+    return ""
 
 
 _FAILURE_TYPES = {cls.__name__: cls for cls in (CheckFailure, ForbiddenOpError, LeftTorchError,
@@ -260,6 +272,12 @@ def judge_call(info, sample, expected, outcome, op_counts=None):
         return None
     if outcome.wrong_device:
         raise CheckFailure(outcome.wrong_device)
+    if info.new_tensor and outcome.aliases:
+        raise CheckFailure(
+            f"{name} returned its input {outcome.aliases} itself (or a view of it): the result "
+            "must be a new tensor, as PyTorch's is, so that writing to one never changes the "
+            f"other. Return a copy where nothing else makes one "
+            f"({outcome.aliases.strip('`')}.clone()).")
     return outcome.value
 
 

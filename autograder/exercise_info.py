@@ -49,6 +49,8 @@ class ExerciseInfo:
             notebook's link. Set with `arrange`.
         may_use: names of `autograder.provided` functions the learner may call in this part
             (a correct helper, so that no part's grade depends on another part being right).
+        new_tensor: the stub promises a new tensor, as the PyTorch operation returns: never an
+            input itself nor a view of one (then writing to one would change the other).
     """
 
     assignment: str
@@ -67,6 +69,7 @@ class ExerciseInfo:
     points: int = 3
     section: str = ""
     may_use: tuple = ()
+    new_tensor: bool = False
 
     @property
     def key(self):

@@ -63,8 +63,10 @@ def validate(notebook):
     The notebook's cells run in a learner process with the grader's guards (not the OS sandbox:
     it is the learner's own code, on the learner's machine) and every visible test of the
     released exercise is checked outside it, as `python -m autograder grade` does, so a test
-    cell that was edited or deleted is named and the other tests still run. Returns one line
-    per problem (empty: every visible test passes). No Jupyter kernel is started.
+    cell that was edited or deleted is named and the other tests still run. Returns (problems,
+    notes): a line per problem (none: every visible test passes) and a line per note (a cell
+    that compares with an operation this part forbids: allowed, its result skipped). No
+    Jupyter kernel is started.
     """
     from . import notebook as nb
     from .job import GradingJob, source_tests
@@ -75,11 +77,12 @@ def validate(notebook):
     try:
         parsed = nb.read(path)
     except nb.NotebookError as error:
-        return [f"{path.name} is not a notebook that can be checked ({error.detail})"]
+        return [f"{path.name} is not a notebook that can be checked ({error.detail})"], []
     text = path.read_bytes().decode("utf-8", errors="replace")
     assignment = _assignment_of(path, parsed)
     if assignment is None:
-        return [f"{path.name} is not one of this course's exercises ({', '.join(assignments())})"]
+        return [f"{path.name} is not one of this course's exercises "
+                f"({', '.join(assignments())})"], []
     tests = source_tests(EXERCISES / assignment / f"{assignment}.ipynb", released=True)
     job = GradingJob("learner", assignment, text, tests, 0, "", cell_timeout=60.0,
                      sandboxed=False)
@@ -87,9 +90,10 @@ def validate(notebook):
         result = grade_job(job, sandbox)
     problems = [f"test cell {cell}: the grader uses the original test"
                 for cell in result.tampered_cells]
-    problems += [f"{p.cell}: {p.message}" for p in result.cell_problems]
+    problems += [f"{p.cell}: {p.message}" for p in result.cell_problems if p.kind != "note"]
     problems += [f"{t.grade_id}: {t.message}" for t in result.tests if not t.passed]
-    return problems
+    notes = [f"{p.cell}: {p.message}" for p in result.cell_problems if p.kind == "note"]
+    return problems, notes
 
 
 def _assignment_of(path, notebook):

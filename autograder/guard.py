@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import builtins
 import contextvars
+import os
 import re
 import signal
 import sys
@@ -141,8 +142,9 @@ class _DispatchWatch(TorchDispatchMode):
             return func(*args, **(kwargs or {}))
         name = func._schema.name.split("::")[-1]
         if self.pattern is not None and self.pattern.search(name):
-            self.forbidden_calls.append(name)
-            raise ForbiddenOpError(forbidden_message(self.function_name, name))
+            self.forbidden_calls.append((name, call_site()))
+            raise ForbiddenOpError(forbidden_message(self.function_name, name,
+                                                     self.forbidden_calls[-1][1]))
         if self.forbid_autograd and (_current_graph_task() != -1
                                      or _needs_autograd(func, args, kwargs)):
             what = BACKWARD_PASS if _current_graph_task() != -1 else name
@@ -209,10 +211,65 @@ def autograd_message(function_name, op_name):
             "of the upstream gradient, without requires_grad, backward or torch.autograd.")
 
 
-def forbidden_message(function_name, op_name):
-    return (f"{function_name} called the forbidden operation aten.{op_name} (reached through "
-            f"F.*, torch.*, nn.* or torch.ops.aten). This exercise is about implementing it "
-            "yourself: build it from elementwise operations, sums, matmul, indexing or views.")
+def forbidden_message(function_name, op_name, site=""):
+    """Why a forbidden call failed; ``site`` (`call_site`) names the learner's line that made it."""
+    where = f" through {site}" if site else " (reached through F.*, torch.*, nn.* or torch.ops.aten)"
+    return (f"{function_name} called the forbidden operation aten.{op_name}{where}. This "
+            "exercise is about implementing it yourself: build it from elementwise operations, "
+            "sums, matmul, indexing or views.")
+
+
+# The first words of `scratch_message`: how the grader tells a comparison cell from an error.
+SCRATCH = "This cell called aten."
+
+
+def scratch_message(op_name, site=""):
+    """Why a cell (not a graded function) that calls an operation this part forbids gets no
+    result while the grader runs it."""
+    return (f"{SCRATCH}{op_name}{f' through {site}' if site else ''}, which the grader switches "
+            "off while it checks this part's functions. That is fine in a cell that compares "
+            "your function with PyTorch: the grader only skips this cell's result. A graded "
+            "function must not call it.")
+
+
+_LIBRARY_ROOTS = tuple({os.path.dirname(os.path.dirname(torch.__file__)),
+                        os.path.dirname(os.__file__), os.path.dirname(__file__)})
+
+
+def is_library_file(filename):
+    """True for Python's, PyTorch's, installed packages' and this library's own files."""
+    return filename.startswith(_LIBRARY_ROOTS) or filename.startswith("<frozen")
+
+
+# How learners write the modules whose functions they call.
+_SPELLING = {"torch.nn.functional": "F", "torch.functional": "torch", "torch._tensor": "Tensor",
+             "torch.fft": "torch.fft", "torch": "torch"}
+
+
+def call_site(is_learner_file=None):
+    """Where the operator now running was called from in the learner's code, in words:
+    ``"F.unfold, line 4 in corr2d: cols = F.unfold(x, k.shape)"``, or "" outside learner code.
+
+    The line is the deepest learner frame's; the Python function named is the library function
+    that line called, when it is written in Python (``F.unfold``, ``torch.einsum``); a function
+    written in C (``torch.fft.rfft2``) shows in the line itself."""
+    import linecache
+
+    is_learner_file = is_learner_file or (lambda name: not is_library_file(name))
+    frame, callee = sys._getframe(1), None
+    while frame is not None:
+        code = frame.f_code
+        if is_learner_file(code.co_filename):
+            text = linecache.getline(code.co_filename, frame.f_lineno).strip()
+            where = f"line {frame.f_lineno}" + (
+                f" in {code.co_name}" if code.co_name != "<module>" else "") + (
+                f": {text}" if text else "")
+            return f"{callee}, {where}" if callee else where
+        module = frame.f_globals.get("__name__", "")
+        if module.startswith("torch"):
+            callee = f"{_SPELLING.get(module, module)}.{code.co_name}"
+        frame = frame.f_back
+    return ""
 
 
 class OpRecord:
@@ -223,7 +280,8 @@ class OpRecord:
 
     @property
     def forbidden_calls(self):
-        return list(self._dispatch.forbidden_calls)
+        """The forbidden operators called (names, e.g. ``"im2col"``), in order."""
+        return [name for name, _ in self._dispatch.forbidden_calls]
 
     @property
     def numpy_exits(self):
@@ -238,7 +296,7 @@ class OpRecord:
         """Fail even when learner code caught the error raised at the forbidden call."""
         if self.forbidden_calls:
             raise ForbiddenOpError(forbidden_message(self._dispatch.function_name,
-                                                     self.forbidden_calls[0]))
+                                                     *self._dispatch.forbidden_calls[0]))
         autograd_calls = self._function.autograd_calls + self._dispatch.autograd_calls
         if autograd_calls:
             raise ForbiddenOpError(autograd_message(self._function.function_name,

@@ -20,7 +20,7 @@ __all__ = ["TestCell", "GradingJob", "source_tests", "reference_cells", "release
            "learner_code_digest", "content_hash", "GRADER_VERSION"]
 
 # Bump when grading itself changes, so `grade` regrades notebooks graded by an older version.
-GRADER_VERSION = "4"
+GRADER_VERSION = "5"
 
 
 @dataclass(frozen=True)

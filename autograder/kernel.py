@@ -87,7 +87,8 @@ from .checks import call_locally, learner_line
 from .integrity import Snapshot
 from .errors import ForbiddenOpError
 from .exercise_db import get_exercise
-from .guard import disable_ops, family_ops, forbidden_message, provided_running
+from .guard import (call_site, disable_ops, family_ops, forbidden_message,
+                    provided_running, scratch_message)
 from .samples import SampleInput
 from .simulated import SimulatedTensor, _leaves, _map, from_simulated, to_simulated
 
@@ -212,7 +213,10 @@ class LearnerProcess:
         pattern = options.get("forbidden")
         if pattern:
             def on_call(op_name):
-                message = forbidden_message(self.current[0], op_name)
+                site = call_site(_is_cell)
+                if self.current[0] == "your function":      # a cell, not a graded call
+                    raise ForbiddenOpError(scratch_message(op_name, site))
+                message = forbidden_message(self.current[0], op_name, site)
                 self.violation("forbidden", message)
                 raise ForbiddenOpError(message)
             disable_ops(pattern, on_call)

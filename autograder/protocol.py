@@ -45,7 +45,7 @@ from __future__ import annotations
 __all__ = ["VERSION", "ProtocolError", "SPAWN_OPTIONS", "OUTCOME_FIELDS", "CONTROL_REPLIES",
            "LEARNER_REPLIES", "UNAVAILABLE", "check_reply"]
 
-VERSION = 2
+VERSION = 3
 
 # Packages a learner process cannot import: NumPy, SciPy and the libraries built on them. Graded
 # code is PyTorch (and plain Python); in the sandbox their folders are hidden as well.
@@ -63,7 +63,7 @@ SPAWN_OPTIONS = {
 
 # The fields of an `outcome` reply: `autograder.checks.CallOutcome`'s, less the values.
 OUTCOME_FIELDS = ("kind", "error_type", "error_bases", "error_message", "line", "stub",
-                  "violation", "violation_type", "op_count", "wrong_device")
+                  "violation", "violation_type", "op_count", "wrong_device", "aliases")
 
 # request kind -> reply kinds it may get
 CONTROL_REPLIES = {"spawn": {"spawned"}, "kill": {"exited"}}

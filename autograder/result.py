@@ -66,7 +66,8 @@ class CellProblem:
     """A learner cell (not a test) that raised, hung, crashed or printed too much."""
 
     cell: str                # grade_id of the cell, or "cell 7" (1-based index among code cells)
-    kind: str                # "error" or a key of FLAGS
+    kind: str                # "error", a key of FLAGS, or "note" (a comparison cell that calls
+                             # what this part forbids: its result is skipped, nothing is lost)
     message: str
 
 

@@ -29,6 +29,7 @@ from . import provided
 from .checks import CallOutcome, _no_tf32, available_devices, judge_call, run_check
 from .errors import BudgetExhausted, CheckFailure, ForbiddenOpError
 from .exercise_db import get_exercise
+from .guard import SCRATCH
 from .job import GradingJob
 from .protocol import OUTCOME_FIELDS
 from .result import CellProblem, NotebookResult, TestOutcome
@@ -217,7 +218,10 @@ class _Group:
                         where = f" (at {error.get('line')})" if error.get("line") else ""
                         ename, evalue = str(error.get("ename")), str(error.get("evalue"))
                         kind = "memory" if _memory_error(ename, evalue) else "error"
-                        self._problem(label, kind, f"{ename}: {evalue}{where}")
+                        if ename == "ForbiddenOpError" and evalue.startswith(SCRATCH):
+                            self._problem(label, "note", evalue)   # a comparison cell
+                        else:
+                            self._problem(label, kind, f"{ename}: {evalue}{where}")
                 return self.learner
             except LearnerGone as gone:
                 self.learner = None

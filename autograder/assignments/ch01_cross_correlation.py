@@ -187,6 +187,9 @@ def conv_output_size_samples(draw, hidden):
         SampleInput((5, 3, 1, 1), note="'same' padding for an odd kernel"),
         SampleInput((10, 3, 1, 0, 2), note="dilation 2"),
         SampleInput((2, 5), note="kernel larger than the input: must raise ValueError"),
+        SampleInput((2, 3, 2), note="kernel one wider than the input, stride 2: no window fits, "
+                                    "floor(-1 / 2) + 1 = 0, so ValueError (rounding toward zero "
+                                    "instead of down gives 1)"),
         SampleInput((4, 3, 1, 0, 3), note="dilated kernel (7 wide) does not fit: ValueError"),
     ]
     for _ in range(40 if hidden else 10):
@@ -219,7 +222,7 @@ EXERCISES = [
     ExerciseInfo(ASSIGNMENT, "convolve2d", ("x", "k"), convolve2d_reference,
                  "F.conv2d with the kernel flipped", convolve2d_samples, forbidden=CONVOLUTION),
     ExerciseInfo(ASSIGNMENT, "pad2d", ("x", "padding"), pad2d_reference, "F.pad",
-                 pad2d_samples, forbidden=PADDING),
+                 pad2d_samples, forbidden=PADDING, new_tensor=True),
     ExerciseInfo(ASSIGNMENT, "corr2d_strided", ("x", "k", "stride", "padding"),
                  corr2d_strided_reference, "F.conv2d with stride and padding",
                  corr2d_strided_samples, forbidden=CONVOLUTION),

@@ -61,6 +61,8 @@ def _comment_box(comment) -> str:
 
 
 def _problem_box(problem) -> str:
+    if problem.kind == "note":                 # a comparison cell: it costs nothing
+        return f'<div class="comment"><b>Note:</b> {esc(problem.message)}</div>'
     what = "raised an error" if problem.kind == "error" else FLAGS.get(problem.kind, problem.kind)
     return (f'<div class="problem"><b>This cell {esc(what)}.</b>'
             f"{msg_html(problem.message) if problem.message else ''}</div>")

@@ -182,6 +182,17 @@ def pad2d_total(x, padding):
     return out
 
 
+@mutant(f"{A}.pad2d", "returns x itself when there is nothing to pad")
+def pad2d_alias(x, padding):
+    ph, pw = (padding, padding) if isinstance(padding, int) else padding
+    if ph == pw == 0:
+        return x
+    h, w = x.shape
+    out = x.new_zeros(h + 2 * ph, w + 2 * pw)
+    out[ph:ph + h, pw:pw + w] = x
+    return out
+
+
 @alternate(f"{A}.pad2d", "stack-cat: torch.cat of zero blocks")
 def pad2d_cat(x, padding):
     ph, pw = (padding, padding) if isinstance(padding, int) else padding
@@ -287,6 +298,14 @@ def conv_output_size_no_dilation(i, k, s=1, p=0, d=1):
 @mutant(f"{A}.conv_output_size", "returns 0 instead of raising ValueError")
 def conv_output_size_no_error(i, k, s=1, p=0, d=1):
     return max(0, (i + 2 * p - d * (k - 1) - 1) // s + 1)
+
+
+@mutant(f"{A}.conv_output_size", "int() of a true division: rounds toward zero, not down")
+def conv_output_size_truncates(i, k, s=1, p=0, d=1):
+    out = int((i + 2 * p - d * (k - 1) - 1) / s) + 1
+    if out < 1:
+        raise ValueError("no window fits")
+    return out
 
 
 @mutant(f"{A}.conv_output_size", "returns a float")
