@@ -337,7 +337,8 @@ def _check_cpu_time(info, call, seed, cpu_reference):
         spent = []
         for _ in range(2):
             value = call(sample, expected, cpu=spent)
-            assert_matches(value, expected, what="the result", names=info.returns)
+            assert_matches(value, expected, what="the result", names=info.returns,
+                           from_the_end=info.from_the_loss)
             if not spent or min(spent) <= allowed:
                 break
         if spent and min(spent) > allowed:
@@ -519,7 +520,8 @@ def run_check(info, call, *, hidden, seed, devices=None, verbose=False, cpu_refe
                 if isinstance(expected, Raises):
                     _check_raises(info, outcome, expected)
                 else:
-                    assert_matches(outcome, expected, what="the result", names=info.returns)
+                    assert_matches(outcome, expected, what="the result", names=info.returns,
+                                   from_the_end=info.from_the_loss)
             except CheckFailure as failure:
                 return type(failure)(_failure_message(info, failure, index, len(samples), kind,
                                                       seed, hidden, sample, device))

@@ -68,10 +68,12 @@ def describe_value(value):
     return repr(value)
 
 
-def assert_matches(actual, expected, what="the result", names=()):
+def assert_matches(actual, expected, what="the result", names=(), from_the_end=False):
     """Raise `CheckFailure` unless ``actual`` matches ``expected``.
 
-    ``expected`` is a tensor, a Python int, or a tuple of those (compared element by element).
+    ``expected`` is a tensor, a Python int, or a tuple of those (compared element by element;
+    every wrong element is named, each with what is wrong, in tuple order or, with
+    ``from_the_end``, last first: for gradients listed input-first, from the loss backwards).
     A tensor result must be a plain ``torch.Tensor`` (subclasses could redefine comparisons) on the
     expected device, with the expected dtype and shape, and close to the expected values. A
     `Satisfies` expectation delegates to its own verification. ``names`` names the elements of a
@@ -84,10 +86,23 @@ def assert_matches(actual, expected, what="the result", names=()):
         if not isinstance(actual, tuple) or len(actual) != len(expected):
             raise CheckFailure(f"{what} should be a tuple of {len(expected)} values, "
                                f"got {describe_value(actual)}")
-        for i, (a, e) in enumerate(zip(actual, expected)):
+        order = range(len(expected) - 1, -1, -1) if from_the_end else range(len(expected))
+        wrong = []
+        for i in order:
             label = (f"{names[i]} (element {i} of {what})" if i < len(names)
                      else f"element {i} of {what}")
-            assert_matches(a, e, what=label)
+            try:
+                assert_matches(actual[i], expected[i], what=label)
+            except CheckFailure as failure:
+                wrong.append((names[i] if i < len(names) else f"element {i}", failure))
+        if len(wrong) == 1:
+            raise wrong[0][1]
+        if wrong:
+            raise CheckFailure(
+                f"{len(wrong)} of the {len(expected)} values of {what} are wrong"
+                + (" (from the loss backwards)" if from_the_end else "") + ": "
+                + ", ".join(name for name, _ in wrong) + "\n"
+                + "\n".join(f"  - {failure}" for _, failure in wrong))
         return
     if isinstance(expected, bool) or not isinstance(expected, (int, _Tensor)):
         raise TypeError(f"cannot compare with expected value of type {type(expected).__name__}")

@@ -49,6 +49,8 @@ class ExerciseInfo:
             notebook's link. Set with `arrange`.
         may_use: names of `autograder.provided` functions the learner may call in this part
             (a correct helper, so that no part's grade depends on another part being right).
+        from_the_loss: ``returns`` are gradients listed input-first: a failure lists the wrong
+            ones from the last (nearest the loss) back, where a mistake shows first.
         new_tensor: the stub promises a new tensor, as the PyTorch operation returns: never an
             input itself nor a view of one (then writing to one would change the other).
     """
@@ -70,6 +72,7 @@ class ExerciseInfo:
     section: str = ""
     may_use: tuple = ()
     new_tensor: bool = False
+    from_the_loss: bool = False
 
     @property
     def key(self):

@@ -185,11 +185,11 @@ class _FunctionWatch(TorchFunctionMode):
                 f"{self.function_name} converted a tensor to NumPy (Tensor.{func.__name__}). "
                 "Write it with torch operations only, so that it also runs on a GPU.")
         if self.forbid_autograd and _needs_autograd(func, args, kwargs):
-            name = getattr(func, "__name__", repr(func))
+            name = _python_name(func)
             if (kwargs or {}).get("requires_grad"):
                 name = f"{name}(..., requires_grad=True)"
             self.autograd_calls.append(name)
-            raise ForbiddenOpError(autograd_message(self.function_name, name))
+            raise ForbiddenOpError(autograd_message(self.function_name, name, call_site()))
         return func(*args, **(kwargs or {}))
 
 
@@ -201,11 +201,33 @@ def _needs_autograd(func, args, kwargs):
     return any(isinstance(v, torch.Tensor) and v.requires_grad for v in values)
 
 
-def autograd_message(function_name, op_name):
+_OPERATORS = {"__getitem__": "indexing (x[...])", "__setitem__": "index assignment (x[...] = v)",
+              "__mul__": "*", "__add__": "+", "__sub__": "-", "__matmul__": "@",
+              "__truediv__": "/"}
+
+
+def _python_name(func):
+    """How a learner wrote the function a `TorchFunctionMode` sees: ``Tensor.sum``,
+    ``torch.mul``, ``F.conv2d``; reading or setting an attribute shows as ``Tensor.grad``."""
+    name = getattr(func, "__name__", None) or repr(func)
+    owner = getattr(func, "__self__", None)
+    if name in ("__get__", "__set__") and getattr(owner, "__name__", None):
+        return f"Tensor.{owner.__name__}"
+    if name in _OPERATORS:
+        return _OPERATORS[name]
+    qualified = getattr(func, "__qualname__", "") or ""
+    if qualified.startswith(("TensorBase.", "Tensor.")):
+        return f"Tensor.{name}"
+    module = getattr(func, "__module__", None) or ""
+    return f"{_SPELLING.get(module, module or 'torch')}.{name}"
+
+
+def autograd_message(function_name, op_name, site=""):
     how = (f"created a tensor with {op_name.split('(')[0]}(..., requires_grad=True)"
            if op_name.endswith("requires_grad=True)") else
            "ran a backward pass (torch.autograd)" if op_name == BACKWARD_PASS else
-           f"called {op_name} on a tensor that requires grad")
+           f"used {op_name} on a tensor that requires grad")
+    how += f" ({site})" if site else ""
     return (f"{function_name} used autograd: it {how}. This "
             "exercise is about computing the gradients yourself: write them as convolutions "
             "of the upstream gradient, without requires_grad, backward or torch.autograd.")

@@ -245,3 +245,17 @@ def test_loop_over_positions_fails_the_op_count_check():
     with pytest.raises(CheckFailure, match=r"not vectorised: it dispatched \d+ tensor operations"):
         info = _op_count_exercise()
         _check_op_count(info, _local(info, row_sums), seed=0)
+
+
+def test_an_autograd_message_names_what_the_learner_wrote_and_where():
+    """Reading ``.grad`` shows as ``Tensor.grad`` and the learner's line, never ``__get__``."""
+    namespace = {"torch": torch}
+    exec(compile("def conv2d_backward(x):\n    return x.grad\n", "<ipython-input-7-abc>", "exec"),
+         namespace)
+    x = torch.ones(3, requires_grad=True)
+    with pytest.raises(ForbiddenOpError) as caught:
+        with forbid_ops(None, "conv2d_backward", autograd=True):
+            namespace["conv2d_backward"](x)
+    message = str(caught.value)
+    assert "used Tensor.grad on a tensor that requires grad (line 2 in conv2d_backward" in message
+    assert "__get__" not in message

@@ -113,7 +113,7 @@ def test_requires_grad_in_a_factory_is_named_as_such():
         return solution(grad_output, input, weight, stride, padding)
 
     message = _failure("07_gradients.conv2d_backward", conv2d_backward)
-    assert "created a tensor with zeros(..., requires_grad=True)" in message
+    assert "created a tensor with torch.zeros(..., requires_grad=True)" in message
 
 
 @pytest.mark.parametrize("path", sorted(EXERCISES.glob("*/*.ipynb")), ids=lambda p: p.stem)
@@ -122,3 +122,32 @@ def test_hidden_test_cells_print_nothing_in_the_learners_notebook(path):
     for cell in graded_cells(read_notebook(path)):
         if nbgrader_meta(cell)["grade_id"].endswith("_hidden"):
             assert ast.parse(cell_source(cell)).body == [], cell_source(cell)
+
+
+def test_every_wrong_gradient_is_named_from_the_loss_backwards():
+    """The loss summed over the batch, not averaged: every gradient is wrong, and the message
+    names them all, nearest the loss first (where the learner should look), not only the first
+    in the tuple (grad_conv1_weight, the one furthest from the bug)."""
+    from tests.implementations import load_all
+    mutants, _ = load_all()
+    summed = next(m for m in mutants if m.exercise == "10_network.digits_cnn_backward"
+                  and "summed over the batch" in m.description)
+    message = _failure(summed.exercise, summed.function)
+    first = message.splitlines()[0]
+    order = ["grad_fc_bias", "grad_fc_weight", "grad_conv2_bias", "grad_conv2_weight",
+             "grad_conv1_bias", "grad_conv1_weight"]
+    assert "6 of the 6 values of the result are wrong (from the loss backwards): " in first
+    assert first.index(order[0]) < first.index(order[1]) < first.index(order[-1]), first
+    assert all(f"- {name} (element" in message for name in order), message
+
+
+def test_one_wrong_element_keeps_its_own_message():
+    from tests.implementations import load_all
+    _, alternates = load_all()
+    right = next(a.function for a in alternates if a.exercise == "07_gradients.conv2d_backward")
+
+    def conv2d_backward(grad_output, input, weight, stride=1, padding=0):
+        grad_input, grad_weight, grad_bias = right(grad_output, input, weight, stride, padding)
+        return grad_input, grad_weight, 2 * grad_bias
+    message = _failure("07_gradients.conv2d_backward", conv2d_backward)
+    assert "grad_bias (element 2 of the result)" in message and "values of" not in message

@@ -172,7 +172,8 @@ EXERCISES = [
                  digits_cnn_backward_reference,
                  "torch.autograd through the same nn network, in float64",
                  digits_cnn_backward_samples, forbidden=f"{CONVOLUTION}|{POOLING}",
-                 forbid_autograd=True, returns=tuple(f"grad_{name}" for name in PARAMETERS)),
+                 forbid_autograd=True, returns=tuple(f"grad_{name}" for name in PARAMETERS),
+                 from_the_loss=True),
 ]
 
 # The notebook's parts, easy first: (function, points, book section[, provided helpers]).
