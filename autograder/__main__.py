@@ -182,6 +182,9 @@ def _grade(parser, args):
     except RecordError as error:           # a wrong --override or --roster: nothing was graded
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:              # before the run had read the class: nothing changed
+        print("Interrupted before grading started; nothing was recorded.", file=sys.stderr)
+        return 130
     print(run.summary(verbose=args.verbose))
     return 130 if run.interrupted else 0
 

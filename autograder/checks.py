@@ -27,10 +27,9 @@ from .samples import Draw
 from .simulated import SIMULATED, has_tensors, result_on_device, simulated_device
 
 __all__ = ["check", "run_check", "SimulatedSkip", "sample_input", "available_devices", "CallOutcome", "call_locally",
-           "judge_call", "simulated_device", "VISIBLE_SEED", "SEED_VARIABLE"]
+           "judge_call", "simulated_device", "VISIBLE_SEED"]
 
 VISIBLE_SEED = 0
-SEED_VARIABLE = "AUTOGRADER_SEED"
 DEVICES_VARIABLE = "AUTOGRADER_DEVICES"
 
 _equal = torch.equal
@@ -49,8 +48,7 @@ def _resolve_seed(hidden, seed):
         return int(seed)
     if not hidden:
         return VISIBLE_SEED
-    from_grader = os.environ.get(SEED_VARIABLE)
-    return int(from_grader) if from_grader else secrets.randbelow(2**31)
+    return secrets.randbelow(2**31)
 
 
 def sample_input(exercise, index, seed=VISIBLE_SEED, hidden=False, device="cpu"):
@@ -427,8 +425,8 @@ def check(exercise, function, *, hidden=False, seed=None, devices=None, verbose=
     Args:
         exercise: a key of the exercise table, e.g. ``"01_cross_correlation.corr2d"``.
         function: the learner's implementation.
-        hidden: draw the larger, hidden set of cases. Its seed comes from ``seed``, else from the
-            ``AUTOGRADER_SEED`` variable, else a fresh one.
+        hidden: draw the larger, hidden set of cases. Its seed comes from ``seed``, else a fresh
+            one (the grader passes each student's own).
         seed: force a seed (e.g. the one printed by a failing hidden test, to replay it).
         devices: devices to run on; default CPU plus every CUDA device present. Functions with
             tensor arguments also run on the simulated device (`autograder.simulated`).

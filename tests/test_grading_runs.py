@@ -19,11 +19,11 @@ pytestmark = pytest.mark.slow
 def test_an_interrupted_run_keeps_its_grades(tmp_path):
     """Ctrl-C mid-run: the grades made so far are kept, and the next run grades only the rest."""
     submitted = tmp_path / "submitted"
-    count = 10                       # seconds each on 2 workers: after the first 2, the rest
-    for i in range(count):           # leave many seconds for the interrupt to come mid-run
+    count = 10                       # a second or more each, one at a time: after the first 2,
+    for i in range(count):           # the rest leave seconds for the interrupt to come mid-run
         write_submission(submitted, f"s{i}", CH1, filled_exercise(CH1, solution_sources(CH1)))
     out = tmp_path / "out" / "grades.csv"
-    command = _grade_command(submitted, out, tmp_path / "private")
+    command = _grade_command(submitted, out, tmp_path / "private", "--workers", "1")
     # Ctrl-C's default action in the child, whatever this process inherited: a Python process
     # started with SIGINT ignored (as some earlier test or a background shell job leaves it)
     # never raises KeyboardInterrupt.

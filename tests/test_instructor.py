@@ -2,6 +2,8 @@
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import REPO
 
 
@@ -25,3 +27,29 @@ def test_importing_the_learner_library_is_free_until_used():
                            "print('torch' in sys.modules)"],
                           cwd=REPO, capture_output=True, text=True, timeout=120)
     assert proc.stdout.split() == ["False", "True"], proc.stderr
+
+
+def test_ctrl_c_never_cuts_a_record_in_half():
+    """Ctrl-C while a grade or the outputs are written: held back until they are whole, then
+    ignored (the outputs) or raised (between two grades)."""
+    import os
+    import signal
+
+    from autograder.instructor.grade import _held_back
+
+    # SIGINT as Python's default makes it (a shell's background job starts with it ignored)
+    outer = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        written = []
+        with _held_back():
+            os.kill(os.getpid(), signal.SIGINT)
+            written.append("csv")
+        assert written == ["csv"]
+        with pytest.raises(KeyboardInterrupt):
+            with _held_back(then_raise=True):
+                os.kill(os.getpid(), signal.SIGINT)
+                written.append("grade")
+        assert written == ["csv", "grade"]
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGINT, outer)

@@ -8,6 +8,7 @@
   and refuses to run inside the check of a part that may not use it.
 """
 import re
+import sys
 
 import pytest
 import torch
@@ -18,8 +19,8 @@ from autograder.authoring import book_url, layout_all, section_title
 from autograder.compare import Raises, assert_matches
 from autograder.errors import CheckFailure, ForbiddenOpError
 from autograder.samples import Draw
-from tests.conftest import (EXERCISES, SOLUTIONS, cell_source, graded_cells, nbgrader_meta,
-                            read_notebook, solution_functions)
+from tests.conftest import (EXERCISES, REPO, SOLUTIONS, cell_source, graded_cells,
+                            nbgrader_meta, read_notebook, solution_functions)
 
 ASSIGNMENTS = sorted({info.assignment for info in exercise_db.values()})
 
@@ -133,3 +134,40 @@ def test_a_provided_function_refused_in_a_part_costs_that_part():
 
     with pytest.raises(CheckFailure, match="may not use"):
         check("05_grouped_separable.conv2d", conv2d_via_provided, verbose=False)
+
+
+def test_every_import_of_the_package_is_a_declared_dependency():
+    """`pip install .` (the learner's side) and `pip install .[instructor]` bring everything the
+    package imports: the learner modules import torch and NumPy only; the instructor's modules
+    what the `instructor` extra lists, or what nbgrader itself requires."""
+    import ast
+    import tomllib
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    def names(requirements):
+        return {re.split(r"[\[<>=!~; ]", r, maxsplit=1)[0].lower() for r in requirements}
+    base = names(project["dependencies"])
+    instructor = names(project["optional-dependencies"]["instructor"])
+    by_nbgrader = {"nbformat", "nbconvert", "traitlets", "alembic", "ipython"}
+    dist = {"distributed": "dask", "IPython": "ipython"}
+    imported = {}
+    for path in (REPO / "autograder").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            found = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                     [node.module] if isinstance(node, ast.ImportFrom) and node.level == 0
+                     and node.module else [])
+            for module in found:
+                top = module.split(".")[0]
+                if top not in sys.stdlib_module_names and top != "autograder":
+                    imported.setdefault(dist.get(top, top).lower(), set()).add(
+                        str(path.relative_to(REPO)))
+    learner = {"autograder/" + name for name in (
+        "checks.py", "compare.py", "guard.py", "provided.py", "samples.py", "simulated.py",
+        "exercise_db.py", "exercise_info.py", "errors.py", "integrity.py", "protocol.py")}
+    undeclared = {m: f for m, f in imported.items()
+                  if m not in base | instructor | by_nbgrader}
+    assert not undeclared, f"imported but not in pyproject.toml: {undeclared}"
+    for module, files in imported.items():
+        if module not in base:
+            assert not files & learner, f"the learner's side imports {module}: {files & learner}"
+    assert project["scripts"]["autograder"] == "autograder.__main__:main"

@@ -7,8 +7,11 @@
 """
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import sys
+import threading
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -195,62 +198,96 @@ def grade(submitted_dir, *, out, course, feedback_dir=None, report=None, workers
     run = GradingRun(rows=[], csv_path=Path(out), feedback_dir=feedback_dir,
                      report_path=Path(report) if report else None)
     executor = None
+    pending = set(submissions)          # until planned: all of them; then the jobs not done
     try:
         class_students = set(recorder.import_roster(roster)) if roster else set()
         for student, assignment, test, points, why in overrides:
             recorder.override(student, assignment, test, points, why)
         class_students |= {s for s, _ in submissions}
         class_assignments = {a for _, a in submissions}
-        jobs, texts = _plan(submissions, recorder, course, secret, force, run, dict(
-            cell_timeout=cell_timeout, call_time_limit=call_time_limit, budget=budget,
-            memory_limit=memory_limit, sandboxed=sandboxed))
-        pending = {(job.student, job.assignment) for job in jobs}
-        if jobs:
-            log(f"Grading {len(jobs)} notebook(s) ({len(run.skipped)} unchanged, skipped) with "
-                + (f"the Dask cluster at {scheduler}" if scheduler else
-                   f"{workers} worker(s)") + ("" if sandboxed else " WITHOUT the sandbox") + ".")
-            executor = Executor(workers=workers, scheduler=scheduler, sandboxed=sandboxed)
-            bar = _progress(len(jobs), progress)
-            eta = Eta(len(jobs), executor.slots(), budget)
-            order = {(job.student, job.assignment): i for i, job in enumerate(jobs)}
-            try:
-                results = executor.run(jobs)          # the workers start grading now, while ...
-                for assignment in sorted({job.assignment for job in jobs}):
-                    recorder.ensure_assignment(       # ... the gradebook learns the assignments
-                        assignment, source_tests(course.source_notebook(assignment)))
-                for job, result in results:
-                    key = (job.student, job.assignment)
-                    result = replace(result, submitted_at=submissions[key][1])
-                    _record_safely(recorder, result, texts[key], log)
-                    pending.discard(key)
-                    run.graded.append(key)
-                    eta.finished(order[key])
-                    bar.set_postfix_str(eta.text(), refresh=False)
-                    bar.update()
-            except KeyboardInterrupt:
-                run.interrupted = True
-            finally:
-                bar.close()
-                executor.close(wait=False)
-        run.rows = recorder.table(students=class_students, assignments=class_assignments,
-                                  pending=pending)
-        _refresh_feedback(recorder, run.rows, submissions, log)
-        run.seconds = time.monotonic() - started
-        recorder.write_csv(out, run.rows)
-        run.wide_csv_path = recorder.write_wide_csv(wide_csv_path(out), run.rows)
-        if report:
-            from .report import write_report
-            write_report(run.rows, report, extra={
-                "notebooks graded in this run": len(run.graded),
-                "unchanged (not regraded)": len(run.skipped),
-                "executor": f"Dask at {scheduler}" if scheduler else f"{workers} local worker(s)",
-                "sandbox": "bubblewrap" if sandboxed else "NONE (--no-sandbox)",
-                "wall time": f"{run.seconds:.1f} s"}, feedback_dir=feedback_dir)
+        try:
+            jobs, texts = _plan(submissions, recorder, course, secret, force, run, dict(
+                cell_timeout=cell_timeout, call_time_limit=call_time_limit, budget=budget,
+                memory_limit=memory_limit, sandboxed=sandboxed))
+            pending = {(job.student, job.assignment) for job in jobs}
+            if jobs:
+                log(f"Grading {len(jobs)} notebook(s) ({len(run.skipped)} unchanged, skipped) "
+                    "with " + (f"the Dask cluster at {scheduler}" if scheduler else
+                               f"{workers} worker(s)")
+                    + ("" if sandboxed else " WITHOUT the sandbox") + ".")
+                executor = Executor(workers=workers, scheduler=scheduler, sandboxed=sandboxed)
+                _grade_jobs(executor, jobs, texts, submissions, recorder, course, run, pending,
+                            progress, budget, log)
+        except KeyboardInterrupt:
+            run.interrupted = True
+            pending -= set(run.skipped) | set(run.graded)
+        with _held_back():                  # the outputs are written whole, Ctrl-C or not
+            run.rows = recorder.table(students=class_students, assignments=class_assignments,
+                                      pending=pending)
+            _refresh_feedback(recorder, run.rows, submissions, log)
+            run.seconds = time.monotonic() - started
+            recorder.write_csv(out, run.rows)
+            run.wide_csv_path = recorder.write_wide_csv(wide_csv_path(out), run.rows)
+            if report:
+                from .report import write_report
+                write_report(run.rows, report, extra={
+                    "notebooks graded in this run": len(run.graded),
+                    "unchanged (not regraded)": len(run.skipped),
+                    "executor": (f"Dask at {scheduler}" if scheduler
+                                 else f"{workers} local worker(s)"),
+                    "sandbox": "bubblewrap" if sandboxed else "NONE (--no-sandbox)",
+                    "wall time": f"{run.seconds:.1f} s"}, feedback_dir=feedback_dir)
     finally:
         if executor is not None:
             executor.close()
         recorder.close()
     return run
+
+
+def _grade_jobs(executor, jobs, texts, submissions, recorder, course, run, pending, progress,
+                budget, log):
+    """Grade ``jobs`` with ``executor``, recording each result as it arrives (and taking it out
+    of ``pending``). Ctrl-C stops it between two records, never in the middle of one (a grade is
+    written to the state, the gradebook and the feedback whole), and is raised again."""
+    bar = _progress(len(jobs), progress)
+    eta = Eta(len(jobs), executor.slots(), budget)
+    order = {(job.student, job.assignment): i for i, job in enumerate(jobs)}
+    try:
+        results = executor.run(jobs)          # the workers start grading now, while ...
+        for assignment in sorted({job.assignment for job in jobs}):
+            recorder.ensure_assignment(       # ... the gradebook learns the assignments
+                assignment, source_tests(course.source_notebook(assignment)))
+        for job, result in results:
+            key = (job.student, job.assignment)
+            result = replace(result, submitted_at=submissions[key][1])
+            with _held_back(then_raise=True):
+                _record_safely(recorder, result, texts[key], log)
+                pending.discard(key)
+                run.graded.append(key)
+            eta.finished(order[key])
+            bar.set_postfix_str(eta.text(), refresh=False)
+            bar.update()
+    finally:
+        bar.close()
+        executor.close(wait=False)
+
+
+@contextlib.contextmanager
+def _held_back(then_raise=False):
+    """Ctrl-C (SIGINT) held back while the body runs; then ignored, or, with ``then_raise``,
+    raised as KeyboardInterrupt once the body is done. Main thread only (elsewhere Python
+    delivers no SIGINT)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pressed = []
+    previous = signal.signal(signal.SIGINT, lambda *_: pressed.append(True))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if pressed and then_raise:
+        raise KeyboardInterrupt
 
 
 def _refresh_feedback(recorder, rows, submissions, log):
