@@ -1,17 +1,22 @@
 """The book teaches, the exercises test: no book function earns a graded exercise's points.
 
 Each page's code cells run in order, as the book build runs them (a fresh namespace, the working
-folder book/, matplotlib's Agg backend). Every function they define whose name is the name of a
-graded function, in any assignment, goes through that exercise's checks: the visible cases and
-the hidden cases of a few seeds. Each check must fail. A book function that passed one would hand
-a learner the points for copying the reading; where the book shows an implementation, the
-exercise must ask for what the book leaves to the learner.
+folder book/, matplotlib's Agg backend). Every function they define, and every function of the
+book's helper modules (book/*.py), goes through the checks of every graded exercise whose stub it
+could stand in for, whatever its name (it accepts the stub's required arguments, and needs no
+more than the stub takes): the visible cases and the hidden cases of a few seeds. Each check must
+fail. A book function that passed one would hand a learner the points for copying the reading
+(renaming it is all it takes); where the book shows an implementation, the exercise must ask for
+what the book leaves to the learner, or the book shows less.
 """
 import contextlib
+import importlib
+import inspect
 import io
 import os
 import re
 import sys
+import types
 import warnings
 
 import pytest
@@ -96,11 +101,39 @@ def book_functions(page):
     return found
 
 
-def _graded_names():
-    names = {}
-    for key, info in exercise_db.items():
-        names.setdefault(info.name, []).append(key)
-    return names
+def _required(signature):
+    return [p for p in signature.parameters.values() if p.default is p.empty
+            and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+
+
+def _stubs():
+    """{exercise key: the signature of the function the learner writes}."""
+    from tests.conftest import solution_functions
+    return {key: inspect.signature(solution_functions(info.assignment)[info.name])
+            for key, info in exercise_db.items()}
+
+
+def could_stand_in(function, stub):
+    """Whether ``function`` can be called as the stub is: it takes the stub's required
+    arguments positionally and needs none the stub does not have."""
+    try:
+        signature = inspect.signature(function)
+        signature.bind(*range(len(_required(stub))))
+    except (TypeError, ValueError):
+        return False
+    return 1 <= len(_required(signature)) <= len(stub.parameters)
+
+
+def helper_functions():
+    """{name: [function]}: the functions the book's helper modules (book/*.py) define."""
+    found = {}
+    with _in_book_folder():
+        for path in sorted(BOOK.glob("*.py")):
+            module = importlib.import_module(path.stem)
+            for name, value in vars(module).items():
+                if isinstance(value, types.FunctionType) and value.__module__ == path.stem:
+                    found.setdefault(name, []).append(value)
+    return found
 
 
 def _checks_passed(key, function):
@@ -127,19 +160,40 @@ def test_the_pages_have_code_cells():
     assert any(source.lstrip().startswith("def correlate2d(") for source, _ in cells)
 
 
+def _earned(functions, stubs):
+    earned = []
+    for name, defined in functions.items():
+        for function in defined:
+            for key, stub in stubs.items():
+                if could_stand_in(function, stub):
+                    passed = _checks_passed(key, function)
+                    if passed:
+                        earned.append(f"{name} (line {function.__code__.co_firstlineno} of "
+                                      f"{function.__code__.co_filename}) passes {key}: "
+                                      + ", ".join(passed))
+    return earned
+
+
+def test_a_renamed_answer_is_found():
+    """The matching is by signature: the course's own solution, under another name, is caught."""
+    from tests.conftest import solution_functions
+    stubs = _stubs()
+    answer = solution_functions("01_cross_correlation")["corr2d"]
+    renamed = types.FunctionType(answer.__code__, answer.__globals__, "sliding_dot_products")
+    earned = _earned({"sliding_dot_products": [renamed]}, stubs)
+    assert any("passes 01_cross_correlation.corr2d" in e for e in earned), earned
+
+
 @pytest.mark.slow      # runs every page's code: about a minute for the whole book
 @pytest.mark.parametrize("page", PAGES, ids=lambda page: page.stem)
 def test_no_book_function_passes_a_graded_exercise(page):
-    graded = _graded_names()
-    functions = book_functions(page)
-    earned = []
-    for name, defined in functions.items():
-        for key in graded.get(name, ()):
-            for function in defined:
-                passed = _checks_passed(key, function)
-                if passed:
-                    earned.append(f"{name} (line {function.__code__.co_firstlineno} of "
-                                  f"{function.__code__.co_filename}) passes {key}: "
-                                  + ", ".join(passed))
+    earned = _earned(book_functions(page), _stubs())
     assert not earned, ("the book hands out graded answers:\n  " + "\n  ".join(earned)
                         + "\nThe exercise must ask for what the book leaves to the learner.")
+
+
+@pytest.mark.slow
+def test_no_helper_module_function_passes_a_graded_exercise():
+    earned = _earned(helper_functions(), _stubs())
+    assert not earned, ("the book's helper modules hand out graded answers:\n  "
+                        + "\n  ".join(earned))
