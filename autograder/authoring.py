@@ -22,7 +22,8 @@ from pathlib import Path
 from .exercise_db import exercise_db
 from .nbgrader_config import REPO_ROOT
 
-__all__ = ["layout", "layout_all", "book_url", "section_title", "BOOK_URL_PREFIX"]
+__all__ = ["layout", "layout_all", "book_url", "section_title", "test_cells",
+           "released_tests", "BOOK_URL_PREFIX"]
 
 # Where a running Jupyter server serves the rendered book: `make book` adds _build/html to the
 # environment's Jupyter static paths (`autograder.lab.write_book_config`), so the same absolute
@@ -86,7 +87,8 @@ def _signature(cells, name):
     raise ValueError(f"no `def {name}(...)` in the cells of part {name}")
 
 
-def _test_cells(info):
+def test_cells(info):
+    """The two test cells of a part, ``((grade_id, source, points), ...)``: visible, hidden."""
     visible = (f"# {info.name}: the visible cases (fixed seed), on the CPU and on every GPU "
                "present.\n"
                "from autograder import check\n"
@@ -98,6 +100,20 @@ def _test_cells(info):
               "### END HIDDEN TESTS")
     return ((f"test_{info.name}", visible, info.visible_points),
             (f"test_{info.name}_hidden", hidden, info.hidden_points))
+
+
+def released_tests(assignment):
+    """The visible `TestCell`s of ``assignment`` as learners receive them (nbgrader's release
+    leaves no ``check`` call in a hidden-test cell), in notebook order, from the registry alone:
+    what ``autograder validate`` checks, with no copy of the course's notebooks at hand."""
+    from .job import TestCell
+
+    tests = []
+    for info in exercise_db.values():
+        if info.assignment == assignment:
+            (grade_id, source, points), _ = test_cells(info)
+            tests.append(TestCell(grade_id, info.key, info.name, False, float(points), source))
+    return tuple(tests)
 
 
 def _set_source(cell, text):
@@ -137,7 +153,7 @@ def layout(notebook, assignment, book=REPO_ROOT / "book"):
             f"{text.rstrip()}\n\n{link}")
         _set_source(heading, text)
         tests = {_grade_id(c): c for c in part}
-        for grade_id, source, points in _test_cells(info):
+        for grade_id, source, points in test_cells(info):
             if grade_id not in tests:
                 raise ValueError(f"{assignment}: part {info.name} has no test cell {grade_id}")
             _set_source(tests[grade_id], source)

@@ -69,7 +69,8 @@ def validate(notebook):
     Jupyter kernel is started.
     """
     from . import notebook as nb
-    from .job import GradingJob, source_tests
+    from .authoring import released_tests
+    from .job import GradingJob
     from .sandbox import Sandbox
     from .trusted import grade_job
 
@@ -82,8 +83,8 @@ def validate(notebook):
     assignment = _assignment_of(path, parsed)
     if assignment is None:
         return [f"{path.name} is not one of this course's exercises "
-                f"({', '.join(assignments())})"], []
-    tests = source_tests(EXERCISES / assignment / f"{assignment}.ipynb", released=True)
+                f"({', '.join(_course_assignments())})"], []
+    tests = released_tests(assignment)
     job = GradingJob("learner", assignment, text, tests, 0, "", cell_timeout=60.0,
                      sandboxed=False)
     with Sandbox(sandboxed=False) as sandbox:
@@ -96,15 +97,22 @@ def validate(notebook):
     return problems, notes
 
 
-def _assignment_of(path, notebook):
-    """The assignment a notebook belongs to: by its file name, else by its cells' grade ids."""
-    from . import notebook as nb
+def _course_assignments():
+    """The course's assignments, from the exercise registry (no notebook needed)."""
+    from .exercise_db import exercise_db
+    return sorted({info.assignment for info in exercise_db.values()})
 
-    known = assignments()
+
+def _assignment_of(path, notebook):
+    """The assignment a notebook belongs to: by its file name, else by its test cells' ids."""
+    from .exercise_db import exercise_db
+
+    known = _course_assignments()
     if path.stem in known:
         return path.stem
     ids = notebook.grade_ids()
     for name in known:
-        if nb.read(EXERCISES / name / f"{name}.ipynb").grade_ids() & ids:
+        if {f"test_{info.name}" for info in exercise_db.values()
+                if info.assignment == name} & ids:
             return name
     return None

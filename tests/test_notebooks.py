@@ -74,3 +74,15 @@ def test_points_in_headings_match_the_tests(path):
         if match:
             headings[match[1]] = int(match[2])
     assert headings == points
+
+
+def test_the_registry_knows_the_released_tests(assignments):
+    """`autograder validate` checks a notebook against the released visible tests that the
+    registry generates (a pip-installed course has no exercises/ folder): they are exactly the
+    committed exercises' test cells, text included (an edited test cell is told by its text)."""
+    from autograder.authoring import released_tests
+    from autograder.job import source_tests
+
+    for name in assignments:
+        assert released_tests(name) == source_tests(EXERCISES / name / f"{name}.ipynb",
+                                                    released=True), name
