@@ -7,7 +7,9 @@ source notebook of ``solutions/``:
 * the parts in the table's order, lettered A, B, …, each heading ``## Part A — `name` (N points)``;
 * each part's link to its section of the rendered book (see `book_url`);
 * the two test cells of each part, with their points (visible and hidden) in nbgrader's metadata;
-* the intro's table of parts, functions (signatures read from the solution cells) and points.
+* the intro's table of parts, functions (signatures read from the solution cells) and points,
+  and its link to the chapter (written ``(`book/<page>.md`)``, it becomes the chapter's title,
+  linked as the parts are).
 
 Everything else in a notebook (prose, solutions, hints) is written by hand. A test checks that the
 committed notebooks are what `layout` makes of them.
@@ -31,6 +33,9 @@ __all__ = ["layout", "layout_all", "book_url", "section_title", "test_cells",
 BOOK_URL_PREFIX = "/static/book/"
 _PART_HEADING = re.compile(r"^## Part \w+ — .*$", re.M)
 _BOOK_LINE = re.compile(r"^\*In the book:\*.*$", re.M)
+# the intro's mention of its chapter: the source path as first written, or the link made from it
+_CHAPTER = re.compile(r"\((?:`book/(\d\d_\w+)\.md`|\[[^\]]*\]\(" + re.escape(BOOK_URL_PREFIX)
+                      + r"(\d\d_\w+)\.html\))\)")
 _TABLE = re.compile(r"^\| Part \| Function \| Points \|\n(?:\|.*\|\n?)*", re.M)
 
 
@@ -50,6 +55,14 @@ def book_url(section, book=REPO_ROOT / "book"):
     """
     page, _, _ = _find_section(section, book)
     return f"{BOOK_URL_PREFIX}{page}.html#{section}"
+
+
+def chapter_link(page, book=REPO_ROOT / "book"):
+    """``[Title](/static/book/<page>.html)``: a chapter by its title, linked like the parts."""
+    for line in (Path(book) / f"{page}.md").read_text().splitlines():
+        if line.startswith("# "):
+            return f"[{line[2:].strip()}]({BOOK_URL_PREFIX}{page}.html)"
+    raise ValueError(f"book/{page}.md has no title")
 
 
 def section_title(section, book=REPO_ROOT / "book"):
@@ -163,7 +176,8 @@ def layout(notebook, assignment, book=REPO_ROOT / "book"):
     table = ("| Part | Function | Points |\n|---|---|---|\n" + "\n".join(rows)
              + f"\n| | **Total** | **{sum(info.points for info in infos)}** |")
     intro = head[0]
-    text = _source(intro)
+    text = _CHAPTER.sub(lambda m: f"({chapter_link(m.group(1) or m.group(2), book)})",
+                        _source(intro))
     text = (_TABLE.sub(lambda _: table + "\n", text, count=1).rstrip("\n")
             if _TABLE.search(text) else f"{text.rstrip()}\n\n{table}")
     _set_source(intro, text)

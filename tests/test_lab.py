@@ -124,6 +124,19 @@ def test_every_part_links_to_a_section_the_server_serves(lab):
     assert status == 200 and css
 
 
+def test_each_notebook_links_its_chapter_by_title(lab):
+    """The intro names its chapter by title, a link the server serves (not a source path)."""
+    import re
+    for name in sorted(_assignments()):
+        text = (EXERCISES / name / f"{name}.ipynb").read_text()
+        assert "book/" + name + ".md" not in text, name
+        links = re.findall(r"\]\((/static/book/\d\d_\w+\.html)\)", text)
+        assert links, name
+        for link in set(links):
+            status, html = _get(f"{lab}{link}")
+            assert status == 200 and "<h1>" in html, link
+
+
 def _assignments():
     return {path.name for path in EXERCISES.iterdir() if path.is_dir()}
 
