@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import os
 import secrets
-import threading
 import traceback
 import types
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import torch
@@ -21,6 +20,7 @@ from .errors import CheckFailure, ForbiddenOpError, LearnerTimeout, LeftTorchErr
 from .exercise_db import get_exercise
 from .protocol import UNAVAILABLE
 from .guard import Integrity, forbid_ops, is_library_file
+from .precision import full_float32
 from .guard import time_limit as time_limit_guard
 from .provided import checking as _checking
 from .samples import Draw
@@ -60,40 +60,6 @@ def sample_input(exercise, index, seed=VISIBLE_SEED, hidden=False, device="cpu")
     """
     info = get_exercise(exercise)
     return info.sample_inputs(Draw(seed), hidden)[index - 1].to(device)
-
-
-# PyTorch's own test utilities freeze the backend flags on import (disable_global_flags); the
-# checks must still switch TF32 off, as torch.backends.cudnn.flags() itself does.
-_unfrozen_flags = getattr(torch.backends, "__allow_nonbracketed_mutation", nullcontext)
-
-
-_TF32_LOCK = threading.Lock()
-_TF32_USERS = [0, None]          # threads inside `_no_tf32`, and the flags saved by the first
-
-
-@contextmanager
-def _no_tf32():
-    """Full float32 precision in cuDNN and cuBLAS (TF32 is on by default on recent GPUs).
-
-    Safe in several threads at once (the threads of one Dask worker): the flags are switched
-    off by the first thread in and restored by the last one out."""
-    with _TF32_LOCK:
-        if _TF32_USERS[0] == 0:
-            _TF32_USERS[1] = (torch.backends.cudnn.allow_tf32,
-                              torch.backends.cuda.matmul.allow_tf32)
-            with _unfrozen_flags():
-                torch.backends.cudnn.allow_tf32 = False
-                torch.backends.cuda.matmul.allow_tf32 = False
-        _TF32_USERS[0] += 1
-    try:
-        yield
-    finally:
-        with _TF32_LOCK:
-            _TF32_USERS[0] -= 1
-            if _TF32_USERS[0] == 0:
-                with _unfrozen_flags():
-                    (torch.backends.cudnn.allow_tf32,
-                     torch.backends.cuda.matmul.allow_tf32) = _TF32_USERS[1]
 
 
 @dataclass
@@ -329,7 +295,7 @@ def _check_cpu_time(info, call, seed, cpu_reference):
     if not reference:
         return
     for sample, solution in zip(samples, reference):
-        with _no_tf32():
+        with full_float32():
             expected = info.reference(*sample.args, **sample.kwargs)
         allowed = max(CPU_TIME_FACTOR * solution, solution + CPU_TIME_FLOOR)
         spent = []
@@ -502,7 +468,7 @@ def run_check(info, call, *, hidden, seed, devices=None, verbose=False, cpu_refe
                 if simulated and index in on_cpu:
                     expected = on_cpu[index]
                 else:
-                    with _no_tf32():
+                    with full_float32():
                         expected = info.reference(*sample.args, **sample.kwargs)
                     if device == "cpu":
                         on_cpu[index] = expected

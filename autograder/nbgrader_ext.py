@@ -21,7 +21,7 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Bool, Float, Unicode
 
 from .errors import wrap_message
-from .instructor.course import read_or_create_secret
+from .secret import read_or_create_secret
 from .job import (GradingJob, content_hash, learner_code_digest, reference_cells,
                   source_tests, student_seed)
 from .notebook import NotebookError
@@ -98,7 +98,7 @@ class TrustedGrading(NbGraderPreprocessor):
                 if problem is not None:
                     cell.outputs = [_error(problem.kind, problem.message)]
         resources.setdefault("autograder", {})["result"] = result
-        from .instructor.sanitize import sanitize_notebook  # no learner markup live in autograded/
+        from .sanitize import sanitize_notebook  # no learner markup live in autograded/
         return sanitize_notebook(nb), resources
 
 

@@ -26,11 +26,12 @@ import torch
 
 from . import notebook as nb
 from . import provided
-from .checks import CallOutcome, _no_tf32, available_devices, judge_call, run_check
+from .checks import CallOutcome, available_devices, judge_call, run_check
 from .errors import BudgetExhausted, CheckFailure, ForbiddenOpError
 from .exercise_db import get_exercise
 from .guard import SCRATCH
 from .job import GradingJob
+from .precision import full_float32
 from .protocol import OUTCOME_FIELDS
 from .result import CellProblem, NotebookResult, TestOutcome
 from .review import review_reasons
@@ -355,7 +356,7 @@ def _run_provided(info, refused, name, args, kwargs, deadline):
         raise LearnerGone("the call's time ran out while it used autograder.provided",
                           timed_out=True)
     provided.check_cost(info, name, args, kwargs)
-    with _no_tf32():
+    with full_float32():
         return provided.run(name, args, kwargs)
 
 

@@ -694,8 +694,8 @@ def test_sanitize_notebook_keeps_grading_and_is_idempotent():
     import nbformat
     from nbgrader.utils import compute_checksum, determine_grade
 
-    from autograder.instructor.sanitize import _BLOCKED_TEX as BLOCKED
-    from autograder.instructor.sanitize import _nbconvert_problems, sanitize_notebook
+    from autograder.sanitize import _BLOCKED_TEX as BLOCKED
+    from autograder.sanitize import _nbconvert_problems, sanitize_notebook
 
     nb = nbformat.from_dict(copy.deepcopy(hostile_notebook("http://127.0.0.1:9/x")))
     answer = nbformat.v4.new_markdown_cell("YOUR ANSWER HERE <br>", metadata={"nbgrader": {
@@ -731,7 +731,7 @@ def test_sanitize_notebook_keeps_grading_and_is_idempotent():
 
 
 def test_sanitize_markdown_keeps_honest_markdown():
-    from autograder.instructor.sanitize import sanitize_markdown
+    from autograder.sanitize import sanitize_markdown
 
     for honest in (HONEST_MD, "Intervals $[0, 1)$ and $a < b$, `x<y` and **bold**.\n",
                    "```python\nx = 1 < 2\n```\n", "1. one\n2. two\n\n> quote\n"):

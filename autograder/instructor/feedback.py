@@ -8,7 +8,7 @@ cell a named box with the points, PASSED/FAILED and the grader's message; an ins
 comment (formgrader) under the cell it is about. The source of test cells is
 never shown (hidden tests must not leak), nor are cell outputs or Python tracebacks. The page
 loads nothing from elsewhere: no scripts, no fonts, no links to other sites. Learner text goes
-through `autograder.instructor.sanitize` (markdown, math) or is escaped: none of its markup is live.
+through `autograder.sanitize` (markdown, math) or is escaped: none of its markup is live.
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .report import clean_message, esc, msg_html, page, table
 from ..result import FLAGS
-from .sanitize import markdown_html
+from ..sanitize import markdown_html
 
 __all__ = ["write_feedback", "render_markdown"]
 
@@ -34,7 +34,7 @@ CSS = """
 
 
 def render_markdown(source: str) -> str:
-    """Markdown to HTML, offline and inert (`autograder.instructor.sanitize.markdown_html`): raw
+    """Markdown to HTML, offline and inert (`autograder.sanitize.markdown_html`): raw
     HTML is escaped, `$...$` / `$$...$$` become allow-listed MathML, links carry no href."""
     return markdown_html(source)
 

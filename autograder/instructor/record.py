@@ -488,7 +488,7 @@ def _autograded_notebook(submitted_text, result):
             grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
             if grade_id in outcomes:
                 cell.outputs = test_cell_outputs(outcomes[grade_id])
-    from .sanitize import sanitize_notebook  # no learner markup is live when formgrader renders it
+    from ..sanitize import sanitize_notebook  # no learner markup is live when formgrader renders it
     return nbformat.writes(sanitize_notebook(notebook))
 
 

@@ -8,7 +8,7 @@ neither torch nor nbgrader.
 The small HTML helpers here (`esc`, `clean_message`, `page`, `table`, `Raw`) are shared with
 `autograder.instructor.feedback`. Learner text reaches the report only as data (student ids,
 cell names, messages, reasons), and every such string is escaped (`esc`, i.e.
-`autograder.instructor.sanitize.escape`): no markup from a learner is live in the page.
+`autograder.sanitize.escape`): no markup from a learner is live in the page.
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from ..result import FLAGS, STATUSES
-from .sanitize import escape
+from ..sanitize import escape
 
 __all__ = ["write_report", "normalise_message", "clean_message"]
 
@@ -49,7 +49,7 @@ class Raw(str):
 
 
 def esc(value) -> str:
-    """HTML-escape str(value), quotes included (`autograder.instructor.sanitize.escape`)."""
+    """HTML-escape str(value), quotes included (`autograder.sanitize.escape`)."""
     return escape(value)
 
 
