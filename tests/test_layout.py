@@ -171,3 +171,55 @@ def test_every_import_of_the_package_is_a_declared_dependency():
         if module not in base:
             assert not files & learner, f"the learner's side imports {module}: {files & learner}"
     assert project["scripts"]["autograder"] == "autograder.__main__:main"
+
+
+def _package_imports():
+    """{module: {modules of the package it imports}} for autograder/, from the source (ast),
+    imports inside functions included."""
+    import ast
+    graph = {}
+    root = REPO / "autograder"
+    for path in root.rglob("*.py"):
+        parts = list(path.relative_to(REPO).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        module = ".".join(parts)
+        package = parts if path.name == "__init__.py" else parts[:-1]
+        found = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                base = (package[:len(package) - node.level + 1] if node.level else [])
+                target = ".".join(base + ([node.module] if node.module else []))
+                names = [f"{target}.{a.name}" for a in node.names] + [target]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            else:
+                continue
+            found |= {n for n in names if n.startswith("autograder")}
+        graph[module] = found
+    modules = set(graph)
+    return {m: {t for t in targets if t in modules and t != m} for m, targets in graph.items()}
+
+
+def test_the_package_has_no_import_circle_and_the_library_never_imports_the_instructor():
+    """The README's structure: no circle of imports among the package's modules (the package's
+    face, autograder/__init__.py, which loads names lazily, aside), and nothing outside
+    autograder/instructor/ imports it but the command line."""
+    graph = {m: t - {"autograder"} for m, t in _package_imports().items() if m != "autograder"}
+    state = {}
+
+    def visit(module, trail):
+        state[module] = "open"
+        for target in sorted(graph.get(module, ())):
+            assert state.get(target) != "open", " -> ".join(trail + [module, target])
+            if target not in state:
+                visit(target, trail + [module])
+        state[module] = "done"
+
+    for module in sorted(graph):
+        if module not in state:
+            visit(module, [])
+    up = {m: sorted(t for t in targets if t.startswith("autograder.instructor"))
+          for m, targets in graph.items()
+          if not m.startswith("autograder.instructor") and m != "autograder.__main__"}
+    assert not {m: t for m, t in up.items() if t}, up
