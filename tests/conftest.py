@@ -120,7 +120,7 @@ LONGEST_FIRST = ("test_term.py", "test_one_notebook.py", "test_adversarial.py",
                  "test_exercises.py", "test_dask.py", "test_grading_runs.py", "test_book.py",
                  "test_grading.py", "test_validate.py", "test_corpus_cli.py",
                  "test_book_answers.py", "test_nbgrader_course.py", "test_criteria.py",
-                 "test_simulated_opinfo.py")
+                 "test_simulated_opinfo.py", "test_install.py")
 
 
 def pytest_collection_modifyitems(items):
