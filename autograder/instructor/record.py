@@ -292,9 +292,6 @@ class Recorder:
         what it shows, for `feedback_is_stale`."""
         from .feedback import write_feedback
 
-        self.state.execute("INSERT OR REPLACE INTO feedback VALUES (?, ?, ?)",
-                           (result.student, result.assignment, self._shown(result)))
-        self.state.commit()
         notebook = _renderable(submitted_text)
         relative = Path(result.student) / result.assignment / f"{result.assignment}.html"
         targets = [self.course.root / "feedback" / relative]
@@ -303,6 +300,10 @@ class Recorder:
         for target in targets:
             target.parent.mkdir(parents=True, exist_ok=True)
             write_feedback(result, notebook, target)
+        # remembered once the pages are written: a page that failed is rewritten next run
+        self.state.execute("INSERT OR REPLACE INTO feedback VALUES (?, ?, ?)",
+                           (result.student, result.assignment, self._shown(result)))
+        self.state.commit()
 
     def feedback_is_stale(self, result):
         """Whether ``result`` (as it counts) differs from what its feedback page shows: a person
