@@ -50,6 +50,23 @@ def corr2d(x, k):
     return torch.stack(outs).reshape(*x.shape[:-2], *outs[0].shape)
 '''
 
+# The same watch switched off by swapping its method's code in place: the class's dictionary
+# still holds the same function object, so only the assignment itself (an audit event the
+# learner process reports to its integrity snapshot) shows it.
+WATCH_CODE_CORR2D = '''
+import autograder.guard
+
+autograder.guard._DispatchWatch.__torch_dispatch__.__code__ = (
+    lambda self, func, types, args=(), kwargs=None: func(*args, **(kwargs or {}))).__code__
+
+def corr2d(x, k):
+    kh, kw = k.shape
+    images = x.reshape(-1, *x.shape[-2:])
+    outs = [torch.einsum("ijab,ab->ij", image.unfold(0, kh, 1).unfold(1, kw, 1), k)
+            for image in images]
+    return torch.stack(outs).reshape(*x.shape[:-2], *outs[0].shape)
+'''
+
 # --- result device --------------------------------------------------------------------------------
 
 # A device bug (a CPU accumulator mixed with the input), with the simulated device's mixing rule

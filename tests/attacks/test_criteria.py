@@ -45,6 +45,7 @@ ATTACKS = {
     "h_numpy_tolist": (CH1, {"corr2d": C.NUMPY_TOLIST_CORR2D}, NO_CORR2D, set()),
     "i_autograd": (CH7, {"conv2d_backward": C.AUTOGRAD_BACKWARD},
                    total_points(CH7) - points(f"{CH7}.conv2d_backward"), {"review"}),
+    "j_watch_code": (CH1, {"corr2d": C.WATCH_CODE_CORR2D}, 0.0, {"tampering", "review"}),
 }
 
 
