@@ -21,22 +21,56 @@ import re
 import string
 from pathlib import Path
 
+from .book_links import BOOK_URL_PREFIX, written_prefix
 from .exercise_db import exercise_db
-from .nbgrader_config import REPO_ROOT
+from .nbgrader_config import COURSE_ID as PACKAGE, REPO_ROOT   # pyproject.toml's name
 
-__all__ = ["layout", "layout_all", "book_url", "section_title", "test_cells",
+__all__ = ["layout", "layout_all", "book_url", "section_title", "test_cells", "install_lines",
+           "course_version",
            "released_tests", "BOOK_URL_PREFIX"]
 
-# Where a running Jupyter server serves the rendered book: `make book` adds _build/html to the
-# environment's Jupyter static paths (`autograder.lab.write_book_config`), so the same absolute
-# link works from a JupyterLab started at the repository root or in exercises/.
-BOOK_URL_PREFIX = "/static/book/"
+# Where links point: a running Jupyter server serves the rendered book at /static/book/ (`make
+# book` adds _build/html to the environment's Jupyter static paths), and its contents API hands
+# the notebook out with links that work at its own base URL (`autograder.book_links`); the
+# published book's address instead when _config.yml names one.
 _PART_HEADING = re.compile(r"^## Part \w+ — .*$", re.M)
 _BOOK_LINE = re.compile(r"^\*In the book:\*.*$", re.M)
 # the intro's mention of its chapter: the source path as first written, or the link made from it
-_CHAPTER = re.compile(r"\((?:`book/(\d\d_\w+)\.md`|\[[^\]]*\]\(" + re.escape(BOOK_URL_PREFIX)
-                      + r"(\d\d_\w+)\.html\))\)")
+_CHAPTER = re.compile(r"\((?:`book/(\d\d_\w+)\.md`|\[[^\]]*\]\((?:"
+                      + "|".join(map(re.escape, sorted({BOOK_URL_PREFIX, written_prefix()})))
+                      + r")(\d\d_\w+)\.html\))\)")
+# The setup cell's first lines: on Colab or in a fresh environment the course's package is missing,
+# and the cell installs it, pinned to the version the notebook was released with.
+_INSTALL = re.compile(r"\A# On Colab.*?importlib\.invalidate_caches\(\)\n\n", re.S)
 _TABLE = re.compile(r"^\| Part \| Function \| Points \|\n(?:\|.*\|\n?)*", re.M)
+
+
+def course_version(root=REPO_ROOT):
+    """The course's version: ``pyproject.toml``'s, else the installed package's."""
+    try:
+        found = re.search(r'^version = "([^"]+)"', (Path(root) / "pyproject.toml").read_text(),
+                          re.M)
+    except OSError:
+        found = None
+    if found:
+        return found.group(1)
+    from importlib.metadata import version
+    return version(PACKAGE)
+
+
+def install_lines(version=None):
+    """The lines that open every exercise's setup cell: install the course's package, pinned to
+    ``version`` (default: `course_version`), when it cannot be imported (Colab, a fresh
+    environment), so that the checks import on the next lines. Plain Python (no ``%pip``): the
+    grader runs the cell too, where the package is always there and nothing is installed."""
+    return ("# On Colab or in a fresh environment: install the course's checks (once).\n"
+            "import importlib.util\n"
+            "import sys\n\n"
+            'if importlib.util.find_spec("autograder") is None:\n'
+            "    import subprocess\n"
+            '    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet",\n'
+            f'                    "{PACKAGE}=={version or course_version()}"], check=True)\n'
+            "    importlib.invalidate_caches()\n\n")
 
 
 def _find_section(section, book=REPO_ROOT / "book"):
@@ -49,19 +83,20 @@ def _find_section(section, book=REPO_ROOT / "book"):
 
 
 def book_url(section, book=REPO_ROOT / "book"):
-    """The rendered section's address, e.g. ``/static/book/06_transposed.html#ch06-matrix``.
+    """The rendered section's address, e.g. ``/static/book/06_transposed.html#ch06-matrix``
+    (`autograder.book_links.written_prefix`).
 
     The label is looked up in every page, so a chapter can be split without editing the registry.
     """
     page, _, _ = _find_section(section, book)
-    return f"{BOOK_URL_PREFIX}{page}.html#{section}"
+    return f"{written_prefix()}{page}.html#{section}"
 
 
 def chapter_link(page, book=REPO_ROOT / "book"):
     """``[Title](/static/book/<page>.html)``: a chapter by its title, linked like the parts."""
     for line in (Path(book) / f"{page}.md").read_text().splitlines():
         if line.startswith("# "):
-            return f"[{line[2:].strip()}]({BOOK_URL_PREFIX}{page}.html)"
+            return f"[{line[2:].strip()}]({written_prefix()}{page}.html)"
     raise ValueError(f"book/{page}.md has no title")
 
 
@@ -175,6 +210,9 @@ def layout(notebook, assignment, book=REPO_ROOT / "book"):
         ordered.extend(part)
     table = ("| Part | Function | Points |\n|---|---|---|\n" + "\n".join(rows)
              + f"\n| | **Total** | **{sum(info.points for info in infos)}** |")
+    for cell in head:
+        if _grade_id(cell) == "setup":
+            _set_source(cell, install_lines() + _INSTALL.sub("", _source(cell), count=1))
     intro = head[0]
     text = _CHAPTER.sub(lambda m: f"({chapter_link(m.group(1) or m.group(2), book)})",
                         _source(intro))

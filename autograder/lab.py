@@ -21,6 +21,7 @@ import shlex
 import sys
 from pathlib import Path
 
+from .book_links import enable
 from .nbgrader_config import REPO_ROOT
 
 __all__ = ["INSTRUCTOR_LAB_PLUGINS", "INSTRUCTOR_SERVER_EXTENSIONS", "HELP", "LabUsageError",
@@ -38,7 +39,8 @@ usage: python -m autograder lab [-h] [--allow-root] [JUPYTERLAB OPTION ...] [FOL
 Start JupyterLab for learners, on the course's exercises/ ({EXERCISES}) unless told
 otherwise, with nbgrader's instructor tools switched off for this server only (the "Create
 Assignment" sidebar, formgrader, course list); the learner's tools (assignment list,
-"Validate") and the links to the book (/static/book/...) stay. `make lab` runs it.
+"Validate") and the links to the book stay, at any --ServerApp.base_url (JupyterHub's
+/user/NAME/). `make lab` runs it.
 
 options of its own:
   -h, --help            show this help and exit
@@ -85,14 +87,17 @@ def write_learner_config(folder=Path(sys.prefix) / "etc" / "jupyter-learner", ro
 
 def write_book_config(book=REPO_ROOT / "_build" / "html",
                       folder=Path(sys.prefix) / "etc" / "jupyter"):
-    """Serve the rendered book at ``/static/`` from every Jupyter server of this environment.
+    """Serve the rendered book at ``{base_url}static/`` from every Jupyter server of this
+    environment, and enable `autograder.book_links` there.
 
     The exercises link each part to ``/static/book/<chapter>.html#<section>``
     (`autograder.authoring.book_url`): an address on the Jupyter server itself, so the link
-    works whether JupyterLab was started at the repository root, in exercises/ or elsewhere.
-    It is the environment's ``jupyter_server_config.json`` (Jupyter reads ``ServerApp``
-    settings from that file, not from the ``jupyter_server_config.d`` folder, which only enables
-    extensions); other settings in it are kept. ``make book`` calls this; returns the file.
+    works whether JupyterLab was started at the repository root, in exercises/ or elsewhere;
+    `autograder.book_links` points it at the server's base URL (JupyterHub's ``/user/NAME/``).
+    The static path is the environment's ``jupyter_server_config.json`` (Jupyter reads
+    ``ServerApp`` settings from that file, not from the ``jupyter_server_config.d`` folder,
+    which only enables extensions); other settings in it are kept. ``make book`` calls this;
+    returns the file.
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -100,6 +105,7 @@ def write_book_config(book=REPO_ROOT / "_build" / "html",
     config = json.loads(path.read_text()) if path.is_file() else {}
     config.setdefault("ServerApp", {})["extra_static_paths"] = [str(Path(book))]
     path.write_text(json.dumps(config, indent=1))
+    enable(folder.parent.parent)
     return path
 
 

@@ -29,6 +29,9 @@ FLAGS = [
     "--remote-debugging-pipe",
 ]
 
+RULES = FLAGS[FLAGS.index("--host-resolver-rules=MAP * ~NOTFOUND")]
+LOOPBACK_RULES = "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"
+
 WIDTH, HEIGHT = 1280, 800          # the reader's window, in CSS pixels
 
 # Layout, measured once MathJax has typeset the page. The text column is the theme's
@@ -135,10 +138,15 @@ def _high_pipe():
 
 
 class Browser:
-    """Chromium with its DevTools endpoint on file descriptors 3 (commands) and 4 (replies)."""
+    """Chromium with its DevTools endpoint on file descriptors 3 (commands) and 4 (replies).
 
-    def __init__(self):
+    With ``loopback``, pages may load from 127.0.0.1 (a server the test started); every other
+    host stays unreachable.
+    """
+
+    def __init__(self, loopback=False):
         self.profile = tempfile.mkdtemp(prefix="chromium-")
+        flags = [LOOPBACK_RULES if loopback and flag == RULES else flag for flag in FLAGS]
         to_browser_read, self._to_browser = _high_pipe()
         self._from_browser, from_browser_write = _high_pipe()
 
@@ -147,7 +155,7 @@ class Browser:
             os.dup2(from_browser_write, 4)
 
         self.process = subprocess.Popen(
-            [CHROMIUM, *FLAGS, f"--user-data-dir={self.profile}", "about:blank"],
+            [CHROMIUM, *flags, f"--user-data-dir={self.profile}", "about:blank"],
             preexec_fn=wire, close_fds=False, stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL)
         os.close(to_browser_read)

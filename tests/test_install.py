@@ -22,6 +22,9 @@ TORCH = "torch==2.13.0"
 
 @pytest.fixture(scope="module")
 def venv(tmp_path_factory):
+    """A fresh virtual environment with PyTorch only, into which an exercise's own setup cell,
+    run outside the repository, installs the course (``pip install convolutions-hands-on==V``:
+    here from a wheel of the project, as if published; on Colab from PyPI)."""
     root = tmp_path_factory.mktemp("fresh")
     project = root / "project"      # a copy: building in the checkout would leave build/ there
     shutil.copytree(REPO / "autograder", project / "autograder",
@@ -29,15 +32,61 @@ def venv(tmp_path_factory):
     shutil.copy(REPO / "pyproject.toml", project)
     subprocess.run([sys.executable, "-m", "venv", str(root / "venv")], check=True, timeout=300)
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    proc = subprocess.run([str(root / "venv" / "bin" / "python"), "-m", "pip", "install",
-                           "--quiet", str(project), TORCH], capture_output=True, text=True,
-                          timeout=900, env=env, cwd=root)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    python = str(root / "venv" / "bin" / "python")
+    for command in ([python, "-m", "pip", "install", "--quiet", TORCH],
+                    [python, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir",
+                     str(root / "wheels"), str(project)]):
+        proc = subprocess.run(command, capture_output=True, text=True, timeout=900, env=env,
+                              cwd=root)
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    env["PIP_FIND_LINKS"] = str(root / "wheels")
     return root, env
 
 
-def _validate(venv, notebook):
+def _setup_cell():
+    notebook = json.loads((REPO / "exercises" / CH1 / f"{CH1}.ipynb").read_text())
+    return next("".join(cell["source"]) for cell in notebook["cells"]
+                if cell["metadata"].get("nbgrader", {}).get("grade_id") == "setup")
+
+
+@pytest.fixture(scope="module")
+def installed(venv):
+    """Run the notebook's setup cell in the fresh environment, from a folder of the learner's:
+    it installs the course and imports the checks; run again, it installs nothing."""
     root, env = venv
+    folder = root / "colab"
+    folder.mkdir()
+    script = _setup_cell() + "\nprint('checks from', autograder.__file__, check.__name__)\n"
+    runs = [subprocess.run([str(root / "venv" / "bin" / "python"), "-c", script],
+                           capture_output=True, text=True, timeout=900, env=env, cwd=folder)
+            for _ in range(2)]
+    for proc in runs:
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return venv, runs
+
+
+def test_the_setup_cell_installs_the_pinned_course_where_it_is_missing(installed):
+    (root, env), (first, again) = installed
+    from autograder.authoring import course_version
+    assert f'"convolutions-hands-on=={course_version()}"' in _setup_cell()
+    assert "checks from" in first.stdout and str(root / "venv") in first.stdout, first.stdout
+    assert str(REPO) not in first.stdout
+    listed = subprocess.run([str(root / "venv" / "bin" / "python"), "-m", "pip", "list",
+                             "--format=json"], capture_output=True, text=True, env=env)
+    versions = {p["name"]: p["version"] for p in json.loads(listed.stdout)}
+    assert versions.get("convolutions-hands-on") == course_version(), versions
+    assert "checks from" in again.stdout and again.stderr == "", again.stderr
+
+
+def test_pip_install_enables_the_book_links_extension(installed):
+    (root, _), _ = installed
+    enabled = root / "venv" / "etc" / "jupyter" / "jupyter_server_config.d" / "autograder.json"
+    assert json.loads(enabled.read_text())["ServerApp"]["jpserver_extensions"] == {
+        "autograder.book_links": True}
+
+
+def _validate(installed, notebook):
+    (root, env), _ = installed
     folder = root / "my-work"                       # outside the repository
     folder.mkdir(exist_ok=True)
     path = folder / f"{CH1}.ipynb"
@@ -46,8 +95,8 @@ def _validate(venv, notebook):
                           capture_output=True, text=True, timeout=600, env=env, cwd=folder)
 
 
-def test_the_package_brings_no_instructor_tools(venv):
-    root, env = venv
+def test_the_package_brings_no_instructor_tools(installed):
+    (root, env), _ = installed
     proc = subprocess.run([str(root / "venv" / "bin" / "python"), "-c",
                            "import importlib.util as u, autograder; "
                            "print(autograder.__file__, u.find_spec('nbgrader') is None)"],
@@ -57,15 +106,15 @@ def test_the_package_brings_no_instructor_tools(venv):
     assert str(REPO) not in location and no_nbgrader == "True", proc.stdout
 
 
-def test_validate_passes_a_finished_notebook_outside_the_repository(venv):
-    proc = _validate(venv, filled_exercise(CH1, solution_sources(CH1)))
+def test_validate_passes_a_finished_notebook_outside_the_repository(installed):
+    proc = _validate(installed, filled_exercise(CH1, solution_sources(CH1)))
     assert proc.returncode == 0 and "all tests pass" in proc.stdout, proc.stdout + proc.stderr
 
 
-def test_validate_names_the_failing_test_outside_the_repository(venv):
+def test_validate_names_the_failing_test_outside_the_repository(installed):
     mutants, _ = load_all()
     sources = solution_sources(CH1)
     sources["pad2d"] = next(m for m in mutants if m.exercise == f"{CH1}.pad2d").source()
-    proc = _validate(venv, filled_exercise(CH1, sources))
+    proc = _validate(installed, filled_exercise(CH1, sources))
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "test_pad2d: pad2d failed case" in " ".join(proc.stdout.split()), proc.stdout

@@ -11,6 +11,7 @@ import re
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -42,23 +43,29 @@ def _get(url):
 
 @contextlib.contextmanager
 def _running_lab(*options):
-    """Start ``python -m autograder lab`` with these options; yield its address."""
+    """Start ``python -m autograder lab`` with these options; yield its address (the host's
+    root: add the ``--ServerApp.base_url`` given, if any). Its log goes to a file, which a pipe
+    nobody reads would fill and so stall the server."""
     port = _free_port()
+    base_url = next((o.partition("=")[2] for o in options
+                     if o.startswith("--ServerApp.base_url=")), "/")
+    log = tempfile.TemporaryFile(mode="w+")
     server = subprocess.Popen(
         [sys.executable, "-m", "autograder", "lab", "--no-browser", f"--port={port}",
          "--ServerApp.token=learner", "--allow-root", *options],
-        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        cwd=REPO, stdout=subprocess.DEVNULL, stderr=log, text=True)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             try:
-                if _get(f"{base}/api/status?token=learner")[0] == 200:
+                if _get(f"{base}{base_url}api/status?token=learner")[0] == 200:
                     break
             except OSError:
                 pass
             if server.poll() is not None:
-                pytest.fail(f"jupyter lab stopped: {server.stderr.read()[-2000:]}")
+                log.seek(0)
+                pytest.fail(f"jupyter lab stopped: {log.read()[-2000:]}")
             time.sleep(0.5)
         else:
             pytest.fail("jupyter lab did not start within 120 s")
@@ -70,6 +77,7 @@ def _running_lab(*options):
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
+        log.close()
 
 
 def _listing(base):
