@@ -21,7 +21,8 @@ import re
 import string
 from pathlib import Path
 
-from .book_links import BOOK_URL_PREFIX, written_prefix
+from . import book_links
+from .book_links import BOOK_URL_PREFIX
 from .exercise_db import exercise_db
 from .nbgrader_config import COURSE_ID as PACKAGE, REPO_ROOT   # pyproject.toml's name
 
@@ -36,9 +37,8 @@ __all__ = ["layout", "layout_all", "book_url", "section_title", "test_cells", "i
 _PART_HEADING = re.compile(r"^## Part \w+ — .*$", re.M)
 _BOOK_LINE = re.compile(r"^\*In the book:\*.*$", re.M)
 # the intro's mention of its chapter: the source path as first written, or the link made from it
-_CHAPTER = re.compile(r"\((?:`book/(\d\d_\w+)\.md`|\[[^\]]*\]\((?:"
-                      + "|".join(map(re.escape, sorted({BOOK_URL_PREFIX, written_prefix()})))
-                      + r")(\d\d_\w+)\.html\))\)")
+_CHAPTER = re.compile(r"\((?:`book/(\d\d_\w+)\.md`"
+                      r"|\[[^\]]*\]\([^)\s]*/book/(\d\d_\w+)\.html\))\)")
 # The setup cell's first lines: on Colab or in a fresh environment the course's package is missing,
 # and the cell installs it, pinned to the version the notebook was released with.
 _INSTALL = re.compile(r"\A# On Colab.*?importlib\.invalidate_caches\(\)\n\n", re.S)
@@ -89,14 +89,14 @@ def book_url(section, book=REPO_ROOT / "book"):
     The label is looked up in every page, so a chapter can be split without editing the registry.
     """
     page, _, _ = _find_section(section, book)
-    return f"{written_prefix()}{page}.html#{section}"
+    return f"{book_links.written_prefix()}{page}.html#{section}"
 
 
 def chapter_link(page, book=REPO_ROOT / "book"):
     """``[Title](/static/book/<page>.html)``: a chapter by its title, linked like the parts."""
     for line in (Path(book) / f"{page}.md").read_text().splitlines():
         if line.startswith("# "):
-            return f"[{line[2:].strip()}]({written_prefix()}{page}.html)"
+            return f"[{line[2:].strip()}]({book_links.written_prefix()}{page}.html)"
     raise ValueError(f"book/{page}.md has no title")
 
 

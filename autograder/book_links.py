@@ -42,11 +42,11 @@ ENABLED = Path(__file__).resolve().parent / "jupyter-config" / "autograder.json"
 _BASEURL = re.compile(r"^html:\s*\n(?:[ \t]+.*\n|\s*\n)*?[ \t]+baseurl:[ \t]*(\S*)", re.M)
 
 
-def published_prefix(config=_CONFIG):
+def published_prefix(config=None):
     """``<html.baseurl>/book/`` from the book's ``_config.yml`` (Jupyter Book's own key for the
     address the book is published at), or None when it names none or there is no such file."""
     try:
-        text = Path(config).read_text()
+        text = Path(config or _CONFIG).read_text()
     except OSError:
         return None
     found = _BASEURL.search(text + "\n")
@@ -54,7 +54,7 @@ def published_prefix(config=_CONFIG):
     return f"{url.rstrip('/')}/book/" if url else None
 
 
-def written_prefix(config=_CONFIG):
+def written_prefix(config=None):
     """The prefix the course writes into notebooks: the published book's, else the server's."""
     return published_prefix(config) or BOOK_URL_PREFIX
 

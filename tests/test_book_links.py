@@ -84,6 +84,73 @@ def test_the_published_address_is_jupyter_books_html_baseurl(tmp_path):
     assert book_links.published_prefix(REPO / "_config.yml") is None   # nothing published yet
 
 
+@pytest.fixture
+def published(tmp_path, monkeypatch):
+    """The course as if its book were published (``html.baseurl`` set in ``_config.yml``)."""
+    config = tmp_path / "_config.yml"
+    config.write_text("html:\n  baseurl: https://course.example.org\n")
+    monkeypatch.setattr(book_links, "_CONFIG", config)
+    return "https://course.example.org/book/"
+
+
+def test_a_published_book_is_what_released_notebooks_link(published):
+    from autograder import authoring
+    assert authoring.book_url("ch06-matrix") == f"{published}06_transposed.html#ch06-matrix"
+    notebook = authoring.layout(_exercise(), NOTEBOOK)
+    links = [link for link in _links(notebook) if "book/" in link]
+    assert links and all(link.startswith(published) for link in links)
+
+
+class _Contents:
+    """A contents manager as jupyter_server calls it (``get``, ``save``), on one notebook."""
+
+    def __init__(self, notebook):
+        self.file = nbformat.writes(notebook)
+
+    def get(self, path, content=True, type=None, format=None):
+        return {"type": "notebook", "content": nbformat.reads(self.file, as_version=4)
+                if content else None}
+
+    def save(self, model, path):
+        self.file = nbformat.writes(nbformat.from_dict(model["content"]))
+        return {"type": "notebook", "content": None}
+
+
+class _AsyncContents(_Contents):
+    async def get(self, *args, **kwargs):
+        return super().get(*args, **kwargs)
+
+    async def save(self, *args, **kwargs):
+        return super().save(*args, **kwargs)
+
+
+@pytest.mark.parametrize("manager", [_Contents, _AsyncContents])
+@pytest.mark.parametrize("where", ["local build", "published only"])
+def test_the_extension_hands_out_working_links_and_saves_what_was_written(
+        manager, where, published, tmp_path):
+    """Whichever form the file holds, the server hands out the address that works there and
+    saves back the form the course writes (byte for byte when nothing else changed)."""
+    import asyncio
+    from autograder.authoring import layout
+    from types import SimpleNamespace
+
+    notebook = layout(_exercise(), NOTEBOOK)                  # links to the published book
+    contents = manager(notebook)
+    written = contents.file
+    static = [str(BOOK)] if where == "local build" else [str(tmp_path)]
+    server = SimpleNamespace(base_url="/user/alice/", extra_static_paths=static,
+                             contents_manager=contents, log=SimpleNamespace(info=print))
+    book_links._load_jupyter_server_extension(server)
+    run = (asyncio.run if manager is _AsyncContents else lambda value: value)
+    model = run(contents.get("x.ipynb"))
+    expected = "/user/alice/static/book/" if where == "local build" else published
+    links = [link for link in _links(model["content"]) if "book/" in link]
+    assert links and all(link.startswith(expected) for link in links)
+    run(contents.save(model, "x.ipynb"))
+    assert contents.file == written
+    assert run(contents.get("x.ipynb", content=False))["content"] is None
+
+
 def test_make_book_enables_the_extension_for_the_environment(tmp_path):
     from autograder.lab import write_book_config
     write_book_config(book=BOOK, folder=tmp_path / "etc" / "jupyter")

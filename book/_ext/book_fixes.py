@@ -7,6 +7,9 @@
   is empty, and sphinx-book-theme offers no option to set it: each page gets "light".
 * Citations read "Yu and Koltun (2016)" and "(Yu and Koltun, 2016)": sphinxcontrib-bibtex's
   author-year style with round brackets, registered as ``author_year_round``.
+* Launch buttons link a page's source in the public repository (``repository.url``), and
+  sphinx-book-theme stops the build when a launch provider is set but that address is empty:
+  until the course has a public repository, the providers are switched off.
 * Code blocks use a font size at which 88 columns fit the text column at 1280 px
   (``static/book.css``).
 """
@@ -53,8 +56,15 @@ def _add_static(app, config):
     config.html_static_path.append(str(Path(__file__).parent / "static"))
 
 
+def _launch_buttons_need_a_repository(app, config):
+    options = config.html_theme_options
+    if not options.get("repository_url"):
+        options["launch_buttons"] = {}
+
+
 def setup(app):
     app.connect("html-page-context", _fix_page, priority=1000)   # after every other handler
     app.connect("config-inited", _add_static)
+    app.connect("config-inited", _launch_buttons_need_a_repository)
     app.add_css_file("book.css")
     return {"parallel_read_safe": True, "parallel_write_safe": True}
