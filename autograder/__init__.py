@@ -9,7 +9,9 @@ hidden tests add ``hidden=True``. Everything else lives in this package:
 * `autograder.simulated`: a simulated second device, so that tensors created without
   ``device=`` fail on a machine without a GPU too;
 * `autograder.compare`: type, device, dtype, shape and value comparison with per-dtype tolerances;
-* `autograder.guard`: forbidden-operation detection at the dispatcher, time limits, tampering;
+* `autograder.op_families`, `autograder.op_watch`, `autograder.time_limit`,
+  `autograder.tamper`: forbidden operations (switched off, and watched at the dispatcher), time
+  limits, tampering;
 * `autograder.kernel`, `autograder.sandbox`, `autograder.wire`, `autograder.seccomp`,
   `autograder.trusted`: grading with the learner's code in a sandboxed process and the verdict
   outside it;
@@ -43,7 +45,7 @@ def _load():
     """Import the check library, snapshot it, and make its modules read-only (once)."""
     for name, home in _HOMES.items():
         globals()[name] = getattr(_importlib.import_module(f"{__name__}.{home}"), name)
-    from .guard import Integrity, make_read_only
+    from .tamper import Integrity, make_read_only
     Integrity.capture()
     for module in [n for n in _sys.modules if n == __name__ or n.startswith(__name__ + ".")]:
         if not module.startswith(f"{__name__}.instructor"):

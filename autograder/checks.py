@@ -19,9 +19,10 @@ from .compare import Raises, assert_matches
 from .errors import CheckFailure, ForbiddenOpError, LearnerTimeout, LeftTorchError, TamperingError
 from .exercise_db import get_exercise
 from .protocol import UNAVAILABLE
-from .guard import Integrity, forbid_ops, is_library_file
+from .tamper import Integrity
+from .op_watch import forbid_ops, is_library_file
 from .precision import full_float32
-from .guard import time_limit as time_limit_guard
+from .time_limit import time_limit as time_limit_guard
 from .provided import checking as _checking
 from .samples import Draw
 from .simulated import SIMULATED, has_tensors, result_on_device, simulated_device

@@ -24,7 +24,7 @@ class ExerciseInfo:
             torch functions bound at import, before learner code runs.
         reference_name: how the feedback names the reference, e.g. ``"F.conv2d"``.
         sample_inputs: ``sample_inputs(draw, hidden)`` returns the list of `SampleInput` to try.
-        forbidden: regex of ATen operator names the learner may not call (see `autograder.guard`),
+        forbidden: regex of ATen operator names the learner may not call (see `autograder.op_families`),
             or None.
         tensor_free: True for functions of plain ints (checked once, not per device).
         time_limit: seconds one call may take before it is interrupted.

@@ -11,7 +11,7 @@ runs, each learner process:
    captures ``print`` output up to a limit; moves into its own, new scratch folder;
 2. sets resource limits (memory, CPU seconds, file size, no core dumps);
 3. disables, for the whole process (all threads, every alias, backend and namespace), every
-   operator of the family that the graded exercises forbid (`guard.disable_ops`); a call
+   operator of the family that the graded exercises forbid (`op_families.disable_ops`); a call
    raises and is reported to the grader at once, even if the learner's code catches the error;
 4. adds an audit hook that refuses, with a clear message reported to the grader: starting
    processes or threads, loading native code (ctypes, extension modules from writable places),
@@ -87,8 +87,8 @@ from .checks import call_locally, learner_line
 from .integrity import Snapshot
 from .errors import ForbiddenOpError
 from .exercise_db import get_exercise
-from .guard import (call_site, disable_ops, family_ops, forbidden_message,
-                    provided_running, scratch_message)
+from .op_families import disable_ops, family_ops
+from .op_watch import call_site, forbidden_message, provided_running, scratch_message
 from .samples import SampleInput
 from .simulated import SimulatedTensor, _leaves, _map, from_simulated, to_simulated
 

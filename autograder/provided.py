@@ -14,7 +14,7 @@ call the functions its `ExerciseInfo.may_use` lists; anywhere else during a chec
 and calling PyTorch's operation directly is what the forbidden-operation check catches.
 
 Where they run: in a learner's notebook (``check``), here, with the forbidden-operation watch
-told to look away (`guard.provided_running`). In the grader's sandbox the exercise's operators
+told to look away (`op_watch.provided_running`). In the grader's sandbox the exercise's operators
 are disabled in the learner's process, so the kernel installs `remote`: the call is sent to the
 grader, which computes it in its own process if, and only if, the part being graded may use it.
 """
@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 
 from .errors import ForbiddenOpError
-from .guard import provided_running
+from .op_watch import provided_running
 
 __all__ = ["corr2d", "pad2d", "conv2d", "conv3d", "conv_transpose2d", "im2col", "col2im",
            "max_pool2d_with_indices", "max_unpool2d"]

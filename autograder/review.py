@@ -7,7 +7,7 @@ Python by reaching behind the names a solution uses: a private or special attrib
 (``x.__class__``, ``torch._C``, ``mode.__self__``), a name built at run time (``getattr`` with a
 computed name, ``vars``, ``globals``, ``exec``), a module meant for introspection (``ctypes``,
 ``gc``, ``inspect``, ``sys``), or an assignment into a library (``F.conv2d = ...``,
-``autograder.guard.X = ...``). `review_reasons` lists the lines of a notebook that do any of
+``autograder.op_watch.X = ...``). `review_reasons` lists the lines of a notebook that do any of
 these; the grader flags such a notebook ``review`` for a person to read (its score is computed
 as usual). The course's solutions, and every correct implementation in the test suite's corpus,
 use none of them.

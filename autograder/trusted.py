@@ -29,7 +29,7 @@ from . import provided
 from .checks import CallOutcome, available_devices, judge_call, run_check
 from .errors import BudgetExhausted, CheckFailure, ForbiddenOpError
 from .exercise_db import get_exercise
-from .guard import SCRATCH
+from .op_watch import SCRATCH
 from .job import GradingJob
 from .precision import full_float32
 from .protocol import OUTCOME_FIELDS

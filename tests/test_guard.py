@@ -8,8 +8,10 @@ import torch.nn.functional as F
 
 import autograder
 from autograder import CheckFailure, ForbiddenOpError, LeftTorchError, TamperingError, check
-from autograder.guard import (CONVOLUTION, PADDING, POOLING, UNFOLD, UNPOOLING, Integrity,
-                              forbid_ops, time_limit)
+from autograder.op_families import CONVOLUTION, PADDING, POOLING, UNFOLD, UNPOOLING
+from autograder.op_watch import forbid_ops
+from autograder.tamper import Integrity
+from autograder.time_limit import time_limit
 from autograder.errors import LearnerTimeout
 from autograder.exercise_db import exercise_db
 

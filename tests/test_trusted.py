@@ -116,7 +116,7 @@ def test_seccomp_refuses_processes_threads_and_signals_to_others():
 def test_disabled_operators_stay_disabled_in_every_thread_alias_and_namespace():
     proc = _in_subprocess("""
         import threading, torch, torch.nn.functional as F
-        from autograder.guard import CONVOLUTION, disable_ops
+        from autograder.op_families import CONVOLUTION, disable_ops
         calls = []
         def on_call(name):
             calls.append(name)

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 
 from ..compare import Raises
 from ..exercise_info import ExerciseInfo, arrange
-from ..guard import CONVOLUTION, PADDING
+from ..op_families import CONVOLUTION, PADDING
 from ..samples import SampleInput, pair
 
 ASSIGNMENT = "01_cross_correlation"

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from ..exercise_info import ExerciseInfo, arrange
-from ..guard import CONVOLUTION, POOLING
+from ..op_families import CONVOLUTION, POOLING
 from ..samples import SampleInput, pair
 
 ASSIGNMENT = "02_multichannel"

@@ -6,7 +6,7 @@ do not divide, bias present and absent, and C_in != C_out.
 import torch.nn.functional as F
 
 from ..exercise_info import ExerciseInfo, arrange
-from ..guard import CONVOLUTION
+from ..op_families import CONVOLUTION
 from ..samples import SampleInput, pair
 
 ASSIGNMENT = "03_conv3d"

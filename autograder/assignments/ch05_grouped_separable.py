@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from ..compare import Raises, Satisfies, assert_layout, assert_matches
 from ..errors import CheckFailure
 from ..exercise_info import ExerciseInfo, arrange
-from ..guard import CONVOLUTION
+from ..op_families import CONVOLUTION
 from ..samples import SampleInput, pair
 
 ASSIGNMENT = "05_grouped_separable"

@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from ..compare import Satisfies, assert_layout, assert_matches
 from ..errors import CheckFailure
 from ..exercise_info import ExerciseInfo, arrange
-from ..guard import CONVOLUTION
+from ..op_families import CONVOLUTION
 from ..samples import SampleInput, pair
 
 ASSIGNMENT = "06_transposed"

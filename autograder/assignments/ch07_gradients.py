@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from ..exercise_info import ExerciseInfo, arrange
-from ..guard import CONVOLUTION
+from ..op_families import CONVOLUTION
 from ..samples import SampleInput, pair
 
 ASSIGNMENT = "07_gradients"

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from ..exercise_info import ExerciseInfo, arrange
-from ..guard import POOLING, UNPOOLING
+from ..op_families import POOLING, UNPOOLING
 from ..samples import SampleInput, pair
 
 ASSIGNMENT = "08_unpooling"

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from ..exercise_info import ExerciseInfo, arrange
-from ..guard import CONVOLUTION, UNFOLD
+from ..op_families import CONVOLUTION, UNFOLD
 from ..samples import SampleInput, pair
 
 ASSIGNMENT = "09_fast_convolution"

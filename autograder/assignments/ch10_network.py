@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from ..exercise_info import ExerciseInfo, arrange
-from ..guard import CONVOLUTION, POOLING, UNFOLD
+from ..op_families import CONVOLUTION, POOLING, UNFOLD
 from ..samples import SampleInput
 
 ASSIGNMENT = "10_network"

@@ -880,13 +880,13 @@ def corr2d(x, k):
 '''
 
 PROVIDED_FORGED = '''
-import autograder.guard
+import autograder.op_watch
 import autograder.provided
 
 
 def corr2d(x, k):
     autograder.provided.checking.set(None)           # "no check is running"
-    autograder.guard.provided_running.set(True)      # "the provided code is running"
+    autograder.op_watch.provided_running.set(True)      # "the provided code is running"
     try:
         autograder.provided.remote = None            # compute here, not in the grader
     except Exception:

@@ -37,9 +37,9 @@ def corr2d(x, k):
 
 # The same loop, with the in-process watch's method replaced (a class attribute).
 WATCH_METHOD_CORR2D = '''
-import autograder.guard
+import autograder.op_watch
 
-autograder.guard._DispatchWatch.__torch_dispatch__ = (
+autograder.op_watch._DispatchWatch.__torch_dispatch__ = (
     lambda self, func, types, args=(), kwargs=None: func(*args, **(kwargs or {})))
 
 def corr2d(x, k):
@@ -54,9 +54,9 @@ def corr2d(x, k):
 # still holds the same function object, so only the assignment itself (an audit event the
 # learner process reports to its integrity snapshot) shows it.
 WATCH_CODE_CORR2D = '''
-import autograder.guard
+import autograder.op_watch
 
-autograder.guard._DispatchWatch.__torch_dispatch__.__code__ = (
+autograder.op_watch._DispatchWatch.__torch_dispatch__.__code__ = (
     lambda self, func, types, args=(), kwargs=None: func(*args, **(kwargs or {}))).__code__
 
 def corr2d(x, k):
@@ -105,9 +105,9 @@ def corr2d(x, k):
 # whole process, so F.conv2d still fails.
 FORGETFUL_RECORD_CORR2D = '''
 import torch.nn.functional as F
-import autograder.guard
+import autograder.op_watch
 
-autograder.guard.OpRecord.raise_if_violated = lambda self: None
+autograder.op_watch.OpRecord.raise_if_violated = lambda self: None
 
 def corr2d(x, k):
     lead, (h, w) = x.shape[:-2], x.shape[-2:]
