@@ -12,8 +12,8 @@ hidden tests add ``hidden=True``. Everything else lives in this package:
 * `autograder.op_families`, `autograder.op_watch`, `autograder.time_limit`,
   `autograder.tamper`: forbidden operations (switched off, and watched at the dispatcher), time
   limits, tampering;
-* `autograder.kernel`, `autograder.sandbox`, `autograder.wire`, `autograder.seccomp`,
-  `autograder.trusted`: grading with the learner's code in a sandboxed process and the verdict
+* `autograder.learner_process`, `autograder.sandbox`, `autograder.wire`, `autograder.seccomp`,
+  `autograder.grade_notebook`: grading with the learner's code in a sandboxed process and the verdict
   outside it;
 * `autograder.instructor` and ``python -m autograder``: the instructor's commands (never
   imported in a learner's process).

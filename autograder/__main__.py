@@ -120,19 +120,19 @@ def main(argv=None):
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
 
     if args.command == "release":
-        from . import grading
-        for path in grading.release(names=args.assignments or None):
+        from .release import release
+        for path in release(names=args.assignments or None):
             print(f"wrote {path}")
         return 0
     if args.command == "validate":
         # One thread, as the grader's workers use: on a small machine PyTorch's default thread
         # pool makes these many small calls slower, not faster (set before torch is imported).
         os.environ.setdefault("OMP_NUM_THREADS", "1")
-        from . import grading
         from .errors import wrap_message
+        from .validate import validate
         failed = False
         for notebook in args.notebooks:
-            problems, notes = grading.validate(notebook)
+            problems, notes = validate(notebook)
             failed |= bool(problems)
             print(f"{notebook}: " + ("all tests pass" if not problems else
                                      f"{len(problems)} problem(s)"))

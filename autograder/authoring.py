@@ -24,10 +24,10 @@ from pathlib import Path
 from . import book_links
 from .book_links import BOOK_URL_PREFIX
 from .exercise_db import exercise_db
-from .nbgrader_config import COURSE_ID as PACKAGE, REPO_ROOT   # pyproject.toml's name
+from .install import install_lines
+from .nbgrader_config import REPO_ROOT
 
-__all__ = ["layout", "layout_all", "book_url", "section_title", "test_cells", "install_lines",
-           "course_version",
+__all__ = ["layout", "layout_all", "book_url", "section_title", "test_cells",
            "released_tests", "BOOK_URL_PREFIX"]
 
 # Where links point: a running Jupyter server serves the rendered book at /static/book/ (`make
@@ -39,38 +39,9 @@ _BOOK_LINE = re.compile(r"^\*In the book:\*.*$", re.M)
 # the intro's mention of its chapter: the source path as first written, or the link made from it
 _CHAPTER = re.compile(r"\((?:`book/(\d\d_\w+)\.md`"
                       r"|\[[^\]]*\]\([^)\s]*/book/(\d\d_\w+)\.html\))\)")
-# The setup cell's first lines: on Colab or in a fresh environment the course's package is missing,
-# and the cell installs it, pinned to the version the notebook was released with.
+# The setup cell's first lines (`autograder.install`), as any earlier layout wrote them.
 _INSTALL = re.compile(r"\A# On Colab.*?importlib\.invalidate_caches\(\)\n\n", re.S)
 _TABLE = re.compile(r"^\| Part \| Function \| Points \|\n(?:\|.*\|\n?)*", re.M)
-
-
-def course_version(root=REPO_ROOT):
-    """The course's version: ``pyproject.toml``'s, else the installed package's."""
-    try:
-        found = re.search(r'^version = "([^"]+)"', (Path(root) / "pyproject.toml").read_text(),
-                          re.M)
-    except OSError:
-        found = None
-    if found:
-        return found.group(1)
-    from importlib.metadata import version
-    return version(PACKAGE)
-
-
-def install_lines(version=None):
-    """The lines that open every exercise's setup cell: install the course's package, pinned to
-    ``version`` (default: `course_version`), when it cannot be imported (Colab, a fresh
-    environment), so that the checks import on the next lines. Plain Python (no ``%pip``): the
-    grader runs the cell too, where the package is always there and nothing is installed."""
-    return ("# On Colab or in a fresh environment: install the course's checks (once).\n"
-            "import importlib.util\n"
-            "import sys\n\n"
-            'if importlib.util.find_spec("autograder") is None:\n'
-            "    import subprocess\n"
-            '    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet",\n'
-            f'                    "{PACKAGE}=={version or course_version()}"], check=True)\n'
-            "    importlib.invalidate_caches()\n\n")
 
 
 def _find_section(section, book=REPO_ROOT / "book"):
@@ -164,10 +135,6 @@ def released_tests(assignment):
     return tuple(tests)
 
 
-def _set_source(cell, text):
-    cell["source"] = text
-
-
 def layout(notebook, assignment, book=REPO_ROOT / "book"):
     """Lay out ``notebook`` (an nbformat node of ``solutions/<assignment>``) from the registry.
 
@@ -199,12 +166,12 @@ def layout(notebook, assignment, book=REPO_ROOT / "book"):
                 f"({book_url(info.section, book)})")
         text = _BOOK_LINE.sub(lambda _: link, text, count=1) if _BOOK_LINE.search(text) else (
             f"{text.rstrip()}\n\n{link}")
-        _set_source(heading, text)
+        heading["source"] = text
         tests = {_grade_id(c): c for c in part}
         for grade_id, source, points in test_cells(info):
             if grade_id not in tests:
                 raise ValueError(f"{assignment}: part {info.name} has no test cell {grade_id}")
-            _set_source(tests[grade_id], source)
+            tests[grade_id]["source"] = source
             tests[grade_id]["metadata"]["nbgrader"]["points"] = points
         rows.append(f"| {letter} | `{_signature(part, info.name)}` | {info.points} |")
         ordered.extend(part)
@@ -212,13 +179,13 @@ def layout(notebook, assignment, book=REPO_ROOT / "book"):
              + f"\n| | **Total** | **{sum(info.points for info in infos)}** |")
     for cell in head:
         if _grade_id(cell) == "setup":
-            _set_source(cell, install_lines() + _INSTALL.sub("", _source(cell), count=1))
+            cell["source"] = install_lines() + _INSTALL.sub("", _source(cell), count=1)
     intro = head[0]
     text = _CHAPTER.sub(lambda m: f"({chapter_link(m.group(1) or m.group(2), book)})",
                         _source(intro))
     text = (_TABLE.sub(lambda _: table + "\n", text, count=1).rstrip("\n")
             if _TABLE.search(text) else f"{text.rstrip()}\n\n{table}")
-    _set_source(intro, text)
+    intro["source"] = text
     notebook["cells"] = ordered
     return notebook
 

@@ -400,7 +400,7 @@ def check(exercise, function, *, hidden=False, seed=None, devices=None, verbose=
         verbose: print a one-line summary when every case passes.
 
     Returns None. This is the learner's instant feedback; grades are decided by the trusted
-    grader (`autograder.trusted`), which runs the same `run_check` outside the notebook.
+    grader (`autograder.grade_notebook`), which runs the same `run_check` outside the notebook.
 
     Raises:
         CheckFailure: on the first failing case, with the call, what differs, and how to replay.
@@ -441,7 +441,7 @@ def run_check(info, call, *, hidden, seed, devices=None, verbose=False, cpu_refe
     ``sample`` (on its device; with ``simulated``, on the simulated device, see
     `autograder.simulated`) and returns what `judge_call` returns, raising CheckFailure when the
     call itself went wrong. It may call the function in this process (`check`) or in a sandboxed
-    learner process (`autograder.trusted`); the references and comparisons always run here.
+    learner process (`autograder.grade_notebook`); the references and comparisons always run here.
     Every case with tensor arguments also runs on the simulated device, which catches tensors
     created without ``device=`` on a machine without a GPU. The failure's message names the
     case, what differs, and how to replay it.

@@ -20,12 +20,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from .install import PACKAGE
+
 __all__ = ["REPO_ROOT", "DATA_DIR", "DEFAULT_GRADEBOOK", "CELL_TIMEOUT", "NOTEBOOK_BUDGET",
            "COURSE_ID",
            "configure", "use_trusted_grading", "alembic_in_process"]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-COURSE_ID = "convolutions-hands-on"
+COURSE_ID = PACKAGE       # the course is named as its package
 
 # The instructor's data folder: gradebook (it stores every hidden test), course secret, grading
 # state. Outside the repository that learners clone, outside every submission, and never visible

@@ -2,7 +2,7 @@
 
 * `TrustedGrading` replaces nbgrader's ``Execute`` in ``nbgrader autograde``: instead of running
   the notebook in a Jupyter kernel (where the learner's code could decide its own grade), it
-  grades it with `autograder.trusted.grade_job` — learner code in a sandboxed process, cases,
+  grades it with `autograder.grade_notebook.grade_job` — learner code in a sandboxed process, cases,
   references and comparisons in nbgrader's own process — and writes the verdict into the test
   cells' outputs (an error output with the check's message, or "passed"), which nbgrader's
   SaveAutoGrades then records as usual.
@@ -54,7 +54,7 @@ class TrustedGrading(NbGraderPreprocessor):
     def preprocess(self, nb, resources):
         import nbformat
 
-        from .trusted import grade_job, worker_sandbox
+        from .grade_notebook import grade_job, worker_sandbox
 
         info = resources.get("nbgrader", {})
         student, assignment = info.get("student", ""), info.get("assignment", "")

@@ -64,7 +64,7 @@ def disable_ops(pattern, on_call):
     dispatcher mode, seen only by the thread that pushed it), this holds in every thread and for
     every alias, backend and namespace. The registrations are deliberately leaked: no Python
     object refers to them, so notebook code cannot find and undo them. Returns the number of
-    kernels replaced. Used by `autograder.kernel` before any learner code runs.
+    kernels replaced. Used by `autograder.learner_process` before any learner code runs.
     """
     import ctypes
     import warnings

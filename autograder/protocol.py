@@ -2,7 +2,7 @@
 
 Two channels carry `autograder.wire` frames (a JSON header; tensors as raw buffers in the body):
 
-**control**: the grader and the sandbox's *zygote* (`autograder.kernel.main`), over a Unix
+**control**: the grader and the sandbox's *zygote* (`autograder.learner_process.main`), over a Unix
 socket; a ``spawn`` passes the new learner process's two pipe ends along (SCM_RIGHTS)::
 
     grader -> zygote   spawn    {id, options}      fork a learner process (options: SPAWN_OPTIONS)
@@ -15,7 +15,7 @@ socket; a ``spawn`` passes the new learner process's two pipe ends along (SCM_RI
 ``exited`` comes once the learner process has ended *and* its scratch folders are gone;
 ``clean`` is False when they could not be removed (the grader then replaces the zygote).
 
-**learner**: the grader and one learner process (`autograder.kernel.LearnerProcess`), over
+**learner**: the grader and one learner process (`autograder.learner_process.LearnerProcess`), over
 two pipes::
 
     grader -> learner  cell       {id, source}
@@ -52,7 +52,7 @@ VERSION = 3
 UNAVAILABLE = ("numpy", "scipy", "matplotlib", "sklearn", "pandas", "skimage", "cv2", "numba",
                "jax", "jaxlib", "tensorflow", "cupy", "PIL")
 
-# What a `spawn` may set, with what it means (read by `autograder.kernel.LearnerProcess`).
+# What a `spawn` may set, with what it means (read by `autograder.learner_process.LearnerProcess`).
 SPAWN_OPTIONS = {
     "forbidden": "regex of the operator family disabled for the whole process, or None",
     "memory_limit": "bytes of address space (RLIMIT_AS); 0: none (CUDA)",

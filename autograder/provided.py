@@ -33,7 +33,7 @@ __all__ = ["corr2d", "pad2d", "conv2d", "conv3d", "conv_transpose2d", "im2col", 
 
 # The exercise being checked in this process (set by `checks.call_locally`), or None.
 checking = contextvars.ContextVar("autograder_checking", default=None)
-# Set by `autograder.kernel` in a sandboxed learner process: remote(name, args, kwargs).
+# Set by `autograder.learner_process` in a sandboxed learner process: remote(name, args, kwargs).
 remote = None
 
 _conv2d, _conv3d, _conv_transpose2d, _pad, _unfold, _fold, _pool, _unpool = (

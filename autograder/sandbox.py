@@ -1,6 +1,6 @@
-"""Start and talk to sandboxed learner processes (the trusted side of `autograder.kernel`).
+"""Start and talk to sandboxed learner processes (the trusted side of `autograder.learner_process`).
 
-A `Sandbox` is one warm zygote (`python -m autograder.kernel`) inside bubblewrap: its own
+A `Sandbox` is one warm zygote (`python -m autograder.learner_process`) inside bubblewrap: its own
 user, PID, network, IPC and mount namespaces, no network at all, no capabilities, a read-only
 view of the Python installation, the virtual environment and the learner library only (not the
 repository, not `solutions/`, not the gradebook, not the instructor's home, not any submission,
@@ -12,7 +12,7 @@ single-use `Learner` from it.
 The messages are `autograder.protocol`'s; every request carries an id. Every read has a
 deadline; a learner that misses it is killed by the zygote and the caller gets `LearnerGone`.
 A reply that is late or out of step, or scratch folders the zygote could not empty, mark the
-sandbox `broken`: its owner must replace it (`autograder.trusted` does), so that nothing one
+sandbox `broken`: its owner must replace it (`autograder.grade_notebook` does), so that nothing one
 notebook did reaches the next. The sandbox's whole process tree dies with the worker
 (``--die-with-parent``) and when `Sandbox.close` is called.
 
@@ -141,18 +141,27 @@ def bwrap_command(python=sys.executable, cuda=False):
                       "--clearenv"]
 
 
-def _environment(control_fd, sandboxed, scratch):
+def _environment(sandboxed):
+    """The zygote's environment: no channel of the grader's (those are `zygote_command`'s
+    options), only what Python and PyTorch read."""
     env = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8", "OMP_NUM_THREADS": "1",
-           "AUTOGRADER_SANDBOXED": "1" if sandboxed else "0", "AUTOGRADER_SCRATCH": scratch,
            "MKL_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0",
-           "AUTOGRADER_CONTROL_FD": str(control_fd), "MPLBACKEND": "Agg",
-           "PYTHONPATH": str(LIBRARY.parent)}
+           "MPLBACKEND": "Agg", "PYTHONPATH": str(LIBRARY.parent)}
     for name in ("CUDA_VISIBLE_DEVICES", "AUTOGRADER_DEVICES", "LD_LIBRARY_PATH"):
         if name in os.environ:
             env[name] = os.environ[name]
     if not sandboxed:
         env = {**os.environ, **env, "HOME": os.environ.get("HOME", "/tmp")}
     return env
+
+
+def zygote_command(control_fd, sandboxed, scratch):
+    """``python -P -m autograder.learner_process ...`` (``-P``: no current folder on
+    ``sys.path``) with the control socket's descriptor, the scratch folder and whether it is
+    sandboxed."""
+    return [sys.executable, "-P", "-m", "autograder.learner_process",
+            f"--control-fd={control_fd}", f"--scratch={scratch}",
+            *(["--sandboxed"] if sandboxed else [])]
 
 
 def _children(pid):
@@ -207,8 +216,8 @@ class Sandbox:
         self.control = parent
         self.reader = wire.FrameReader()
         self.scratch = None if sandboxed else tempfile.mkdtemp(prefix="autograder-learner-")
-        env = _environment(child.fileno(), sandboxed, self.scratch or "/tmp/learner")
-        command = [sys.executable, "-P", "-m", "autograder.kernel"]   # -P: no cwd on sys.path
+        env = _environment(sandboxed)
+        command = zygote_command(child.fileno(), sandboxed, self.scratch or "/tmp/learner")
         if sandboxed:
             command = bwrap_command(cuda=cuda) + [
                 arg for name, value in env.items() for arg in ("--setenv", name, value)] + command

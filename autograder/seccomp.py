@@ -1,6 +1,6 @@
 """A seccomp filter for the learner's process: no new processes, no debugging, no signals to others.
 
-Installed by `autograder.kernel` in each learner process before any learner code runs; it cannot be
+Installed by `autograder.learner_process` in each learner process before any learner code runs; it cannot be
 removed, and it is inherited by nothing because nothing can be started. It refuses (EPERM):
 
 * ``fork``, ``vfork``, ``clone`` (new processes, and new threads unless ``allow_threads``: CUDA

@@ -97,7 +97,7 @@ def summary_block(summary, student, assignment):
 
 @pytest.fixture(scope="session")
 def assignments():
-    from autograder.grading import assignments as names
+    from autograder.release import assignments as names
     return names()
 
 

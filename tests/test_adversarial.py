@@ -189,8 +189,22 @@ def _class(paths, secret, port):
                                    "conv_output_size": A.PERSIST_CONV_OUTPUT_SIZE},
                                   extra(A.PERSIST_WRITE, "corr2d")),
         "tmpfs_memory": _notebook(after=extra(A.TMPFS_FILL)),
+        # 14. code hidden among the course's own install lines, which the review skips
+        "install_smuggle": _install_smuggled(),
     })
     return students
+
+
+def _install_smuggled():
+    """The honest notebook with a line slipped into its setup cell's install lines (which never
+    run where the course is installed): no longer exactly the course's, so they are read."""
+    notebook = _notebook(own_helpers=False)
+    setup = next(c for c in notebook["cells"] if nbgrader_meta(c).get("grade_id") == "setup")
+    source = "".join(setup["source"])
+    assert "    import subprocess\n" in source
+    setup["source"] = source.replace("    import subprocess\n",
+                                     "    import subprocess\n    import ctypes\n")
+    return notebook
 
 
 # What each student must score. Attacks on corr2d, conv_output_size or pad2d lose that function.
@@ -210,6 +224,7 @@ SCORES = {
     "tampered_pass": NO_OUTPUT_SIZE, "tampered_deleted": NO_OUTPUT_SIZE,
     "tensor_subclass": ONE_FUNCTION, "torch_function_object": ONE_FUNCTION,
     "provided_answer": ONE_FUNCTION, "provided_forged": ONE_FUNCTION,
+    "install_smuggle": FULL,
 }
 
 # Attacks that would get full marks if they worked: whatever else happens, they must not.
@@ -231,7 +246,7 @@ FLAGS = {
     "exit_cell": {"crash"},
     "dispatch_tricks": {"forbidden"}, "library_reregister": {"forbidden"},
     "tampered_pass": {"tampered"}, "tampered_deleted": {"tampered"},
-    "provided_forged": {"review"},
+    "provided_forged": {"review"}, "install_smuggle": {"review"},
 }
 
 

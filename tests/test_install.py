@@ -67,7 +67,7 @@ def installed(venv):
 
 def test_the_setup_cell_installs_the_pinned_course_where_it_is_missing(installed):
     (root, env), (first, again) = installed
-    from autograder.authoring import course_version
+    from autograder.install import course_version
     assert f'"convolutions-hands-on=={course_version()}"' in _setup_cell()
     assert "checks from" in first.stdout and str(root / "venv") in first.stdout, first.stdout
     assert str(REPO) not in first.stdout

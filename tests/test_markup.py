@@ -600,10 +600,10 @@ def test_trusted_grading_notebook_is_inert_in_formgrader(site, browser, pages_di
 
     beacon = f"{BEACON_HOLDER['origin']}/trusted"
     result = hostile_result(beacon)
-    fake = types.ModuleType("autograder.trusted")
+    fake = types.ModuleType("autograder.grade_notebook")
     fake.grade_job = lambda job, sandbox: result
     fake.worker_sandbox = lambda sandboxed: None
-    monkeypatch.setitem(sys.modules, "autograder.trusted", fake)
+    monkeypatch.setitem(sys.modules, "autograder.grade_notebook", fake)
     nb = nbformat.reads(json.dumps(hostile_notebook(beacon)), as_version=4)
     resources = {"nbgrader": {"student": "mallory", "assignment": A1, "notebook": A1}}
     nb, resources = nbgrader_ext.TrustedGrading(secret="s", sandboxed=False).preprocess(nb, resources)

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from autograder import exercise_db
-from autograder.grading import release
+from autograder.release import release
 from tests.conftest import (EXERCISES, SOLUTIONS, cell_source, nbgrader_meta, read_notebook,
                             solution_cells, graded_cells)
 

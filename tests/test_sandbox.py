@@ -12,7 +12,7 @@ import time
 import pytest
 
 from autograder import notebook as nb
-from autograder.kernel import remove_contents
+from autograder.learner_process import remove_contents
 from tests.conftest import SOLUTIONS, filled_exercise, solution_sources, total_points
 
 CH1 = "01_cross_correlation"
@@ -134,7 +134,7 @@ def test_a_late_reply_breaks_the_sandbox_and_the_next_notebook_gets_a_fresh_one(
     for a later answer. The sandbox is marked broken, and grading goes on in a new one."""
     from autograder import sandbox as sandbox_module
     from autograder.job import GradingJob, source_tests
-    from autograder.trusted import grade_job
+    from autograder.grade_notebook import grade_job
     learner = sandbox.spawn(OPTIONS)
     _cell(learner, "import os\nfor i in range(30000): open(f'f{i}', 'w').close()")
     monkeypatch.setattr(sandbox_module, "EXIT_TIMEOUT", 0.001)

@@ -1,7 +1,7 @@
 """The instructor's side of the course: grading, recording, reports. Never runs in a learner's kernel.
 
 Nothing here imports torch at import time: planning, recording and reporting need only the
-standard library, nbgrader and matplotlib. The trusted comparison (`autograder.trusted`), which
+standard library, nbgrader and matplotlib. The trusted comparison (`autograder.grade_notebook`), which
 needs torch, runs in the grading workers.
 
     plan     (`plan`)      submissions -> picklable `GradingJob` objects

@@ -25,7 +25,7 @@ def warm_worker(sandboxed=True):
     would only take time from the learner processes."""
     import torch
 
-    from ..trusted import worker_sandbox
+    from ..grade_notebook import worker_sandbox
     torch.set_num_threads(1)
     worker_sandbox(sandboxed)
 
@@ -33,7 +33,7 @@ def warm_worker(sandboxed=True):
 def grade_in_worker(job):
     """Grade one job in this worker process; a failure of the grader itself becomes a result."""
     try:
-        from ..trusted import grade_job
+        from ..grade_notebook import grade_job
         return grade_job(job)
     except Exception as error:  # the grader's own failure: report it, keep the run going
         return _failed(job, f"the grader failed on this notebook ({type(error).__name__}: "

@@ -678,7 +678,7 @@ def corr2d(x, k):
 # --- further tricks --------------------------------------------------------------------------------
 
 # /tmp of the sandbox outlives each learner process, and it is the first entry of the learner's
-# sys.path (``python -m autograder.kernel`` started in /tmp). A module planted there is imported
+# sys.path (``python -m autograder.learner_process`` started in /tmp). A module planted there is imported
 # by the next learner process during its set-up (IPython's InteractiveShell imports sqlite3
 # lazily), after the kernels are disabled but BEFORE the seccomp filter and the audit hook: it
 # can start an unconfined helper interpreter that computes F.conv2d for the notebook.

@@ -30,6 +30,7 @@ from .checks import CallOutcome, available_devices, judge_call, run_check
 from .errors import BudgetExhausted, CheckFailure, ForbiddenOpError
 from .exercise_db import get_exercise
 from .op_watch import SCRATCH
+from .install import blank_install_lines
 from .job import GradingJob
 from .precision import full_float32
 from .protocol import OUTCOME_FIELDS
@@ -451,7 +452,8 @@ def grade_job(job: GradingJob, sandbox: Sandbox | None = None) -> NotebookResult
     result.devices = tuple(devices)
     result.tampered_cells = _tampered(notebook, job.tests)
     cells = _code_cells(notebook, {t.grade_id for t in job.tests})
-    result.review = review_reasons(cells)
+    result.review = review_reasons([(label, blank_install_lines(source))
+                                    for label, source in cells])
     for info in {get_exercise(t.exercise).key: get_exercise(t.exercise) for t in job.tests}.values():
         if info.timing_inputs is not None:    # timed now, while no learner process is running
             _ReferenceTimes(job, sandboxes, devices)(info, info.timing_inputs(Draw(0)))

@@ -1,60 +1,14 @@
-"""Release the exercises (nbgrader's student versions of solutions/) and validate a notebook.
+"""Validate a learner's notebook as the grader would, on its visible tests.
 
-Grading lives in `autograder.instructor` (``python -m autograder grade``).
+``autograder validate NOTEBOOK.ipynb`` (or ``python -m autograder validate``), from any folder:
+it needs only the learner's side of the package (torch and NumPy), no Jupyter and no copy of the
+course's notebooks (the tests come from the registry: `autograder.authoring.released_tests`).
 """
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
-from .nbgrader_config import REPO_ROOT
-
-__all__ = ["assignments", "release", "validate"]
-
-SOLUTIONS = REPO_ROOT / "solutions"
-EXERCISES = REPO_ROOT / "exercises"
-
-
-def assignments(source=SOLUTIONS):
-    """Assignment names: the folders of solutions/ that hold a notebook of the same name."""
-    return sorted(p.name for p in Path(source).iterdir()
-                  if (p / f"{p.name}.ipynb").is_file())
-
-
-def release(destination=EXERCISES, names=None):
-    """Write the student version of each assignment into ``destination/<assignment>/``.
-
-    First lays out the source notebooks from the exercise registry (`authoring.layout_all`),
-    then runs nbgrader's generate_assignment (solutions and hidden tests removed, checksums
-    added) on each, in this process, with a throwaway gradebook. Returns the paths written.
-    Raises RuntimeError with nbgrader's log if nbgrader fails on one.
-    """
-    import warnings
-
-    from nbgrader.apps import NbGraderAPI
-    from nbgrader.coursedir import CourseDirectory
-    from traitlets.config import Config
-
-    from .authoring import layout_all
-    from .nbgrader_config import alembic_in_process, configure
-
-    layout_all(SOLUTIONS, names)
-    destination = Path(destination).resolve()
-    written = []
-    alembic_in_process()
-    with tempfile.TemporaryDirectory() as workdir, warnings.catch_warnings():
-        warnings.simplefilter("ignore")           # nbgrader's SQLAlchemy and deprecation ones
-        config = Config()
-        configure(config, root=workdir, gradebook=Path(workdir) / "gradebook.db",
-                  release=destination)
-        api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
-        for name in names or assignments():
-            outcome = api.generate_assignment(name, force=True)
-            if not outcome["success"]:
-                raise RuntimeError(f"nbgrader generate_assignment {name} failed:\n"
-                                   f"{outcome.get('log', '')}{outcome.get('error', '')}")
-            written.append(destination / name / f"{name}.ipynb")
-    return written
+__all__ = ["validate"]
 
 
 def validate(notebook):
@@ -72,7 +26,7 @@ def validate(notebook):
     from .authoring import released_tests
     from .job import GradingJob
     from .sandbox import Sandbox
-    from .trusted import grade_job
+    from .grade_notebook import grade_job
 
     path = Path(notebook)
     try:

@@ -172,7 +172,7 @@ def sandbox():
 
 
 def _grade(sandbox, sources):
-    from autograder.trusted import grade_job
+    from autograder.grade_notebook import grade_job
     return grade_job(_job(filled_exercise(CH1, sources)), sandbox)
 
 
@@ -187,7 +187,7 @@ def test_grade_job_gives_the_solution_full_marks_on_every_device(sandbox):
 def test_grade_job_gives_the_network_solution_full_marks(sandbox):
     """Chapter 10: Part A forbids F.unfold in the learner process, Part B autograd, and Part B
     calls four provided functions, computed by the grader over the pipe."""
-    from autograder.trusted import grade_job
+    from autograder.grade_notebook import grade_job
     ch10 = "10_network"
     notebook = filled_exercise(ch10, solution_sources(ch10))
     result = grade_job(_job(notebook, assignment=ch10), sandbox)
@@ -240,7 +240,7 @@ def test_grade_job_forbids_the_taught_operation_even_in_another_thread(sandbox):
 def test_a_cell_that_hangs_is_run_once_per_notebook_not_once_per_group(sandbox, monkeypatch):
     """Each group of tests has its own learner process, which replays the notebook's cells; a
     cell that hung in one is skipped by every later one (it used to cost --timeout per group)."""
-    from autograder import trusted
+    from autograder import grade_notebook as trusted
     from autograder.job import GradingJob, source_tests
     ran = []
     original = trusted._Group._problem

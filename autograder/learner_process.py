@@ -1,24 +1,13 @@
 """The learner's process during grading: runs a notebook's cells and answers calls. Untrusted.
 
-    python -m autograder.kernel        (started by `autograder.sandbox`, inside bubblewrap)
+    python -m autograder.learner_process        (started by `autograder.sandbox`, inside bubblewrap)
 
 One such *zygote* runs per grading worker. It imports torch and IPython once, never runs learner
 code, and forks a fresh, single-use *learner process* for every piece of work the trusted grader
-(`autograder.trusted`) asks for (the messages: `autograder.protocol`). Before any learner code
-runs, each learner process:
-
-1. closes every file descriptor but its two message pipes, points fds 0-2 at /dev/null and
-   captures ``print`` output up to a limit; moves into its own, new scratch folder;
-2. sets resource limits (memory, CPU seconds, file size, no core dumps);
-3. disables, for the whole process (all threads, every alias, backend and namespace), every
-   operator of the family that the graded exercises forbid (`op_families.disable_ops`); a call
-   raises and is reported to the grader at once, even if the learner's code catches the error;
-4. adds an audit hook that refuses, with a clear message reported to the grader: starting
-   processes or threads, loading native code (ctypes, extension modules from writable places),
-   sockets, signals to other processes, and walking the heap or other threads' frames (``gc``,
-   ``sys._current_frames``, tracing hooks);
-5. installs a seccomp filter (`autograder.seccomp`): no fork/exec, ptrace or namespaces, even
-   from native code.
+(`autograder.grade_notebook`) asks for (the messages: `autograder.protocol`). Each learner
+process is locked down before any learner code runs (`autograder.lockdown`: file descriptors,
+resource limits, the forbidden operators switched off, an audit hook, a seccomp filter), then
+serves cells and calls (`LearnerProcess`).
 
 NumPy, SciPy and the libraries built on them are not importable here (`protocol.UNAVAILABLE`): graded
 code is PyTorch (and plain Python), and nothing a learner writes can leave it for another
@@ -71,7 +60,6 @@ if __name__ == "__main__":         # the zygote: torch below must start without 
 import io
 import itertools
 import os
-import resource
 import select
 import signal
 import socket
@@ -79,16 +67,15 @@ import threading
 import time
 import traceback
 
-import _posixsubprocess
 import torch
 
-from . import protocol, provided, seccomp, wire
+from . import protocol, provided, wire
 from .checks import call_locally, learner_line
 from .integrity import Snapshot
 from .errors import ForbiddenOpError
 from .exercise_db import get_exercise
-from .op_families import disable_ops, family_ops
-from .op_watch import call_site, forbidden_message, provided_running, scratch_message
+from .lockdown import Lockdown
+from .op_watch import provided_running
 from .samples import SampleInput
 from .simulated import SimulatedTensor, _leaves, _map, from_simulated, to_simulated
 
@@ -102,25 +89,10 @@ __all__ = ["main", "LearnerProcess", "SCRATCH_ROOT", "remove_contents"]
 # The learner's writable folder: a size-capped tmpfs in the sandbox (the rest of the sandbox's
 # file system is read-only), emptied after every learner process. Without the sandbox
 # (--no-sandbox) the launcher gives each zygote a private folder instead.
-SCRATCH_ROOT = os.environ.get("AUTOGRADER_SCRATCH", "/tmp/learner")
-SANDBOXED = os.environ.get("AUTOGRADER_SANDBOXED") == "1"
+# (`main` sets both from its command line, before any learner process is forked.)
+SCRATCH_ROOT = "/tmp/learner"
+SANDBOXED = False
 CELL_PREFIX = "<ipython-input-"
-_REFUSED_EVENTS = {
-    "os.fork": "start a process", "os.forkpty": "start a process", "os.exec": "start a program",
-    "os.posix_spawn": "start a program", "os.spawn": "start a program",
-    "os.system": "start a program", "subprocess.Popen": "start a program",
-    "_thread.start_new_thread": "start a thread", "os.kill": "send a signal",
-    "os.killpg": "send a signal", "signal.pthread_kill": "send a signal",
-    "ctypes.dlopen": "load native code (ctypes)", "ctypes.dlsym": "load native code (ctypes)",
-    "ctypes.dlsym/handle": "load native code (ctypes)", "ctypes.cdata": "load native code (ctypes)",
-    "ctypes.call_function": "call native code (ctypes)",
-    "gc.get_objects": "walk the heap (gc)", "gc.get_referrers": "walk the heap (gc)",
-    "gc.get_referents": "walk the heap (gc)", "sys._current_frames": "inspect other threads",
-    "sys.settrace": "install a tracing hook", "sys.setprofile": "install a profiling hook",
-    "socket.__new__": "open a network socket", "socket.connect": "open a network connection",
-    "socket.bind": "open a network socket", "resource.setrlimit": "change resource limits",
-    "os.chroot": "change the root folder", "os.setuid": "change user",
-}
 
 
 class _Output(io.TextIOBase):
@@ -159,7 +131,8 @@ class LearnerProcess:
         self.current = ["your function"]
         self.request_id = None
         self.snapshot = None                          # taken in `serve`, before learner code
-        self.guarded, self.fingerprint = [], 0
+        self.lockdown = Lockdown(options, scratch, SCRATCH_ROOT, (reader, writer), self.output,
+                                 self.violation, self.current, _is_cell)
         self.shell = None
         self.namespace = {"__name__": "__main__"}
         self.devices = ("cpu",) + tuple(f"cuda:{i}" for i in range(torch.cuda.device_count())
@@ -183,93 +156,11 @@ class LearnerProcess:
 
     # --- confinement --------------------------------------------------------------------------
     def confine(self):
-        options = self.options
-        keep = {self.reader, self.writer}
-        for fd in range(3, 1024):
-            if fd not in keep:
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
-        null = os.open(os.devnull, os.O_RDWR)
-        for fd in (0, 1, 2):
-            os.dup2(null, fd)
-        os.close(null)
-        sys.stdin = io.StringIO("")
-        sys.stdout = sys.stderr = self.output
-        os.chdir(self.scratch)
-        os.environ["HOME"] = self.scratch
-        memory = int(options.get("memory_limit", 0))
-        if memory and not options.get("cuda"):
-            resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-        cpu = int(options.get("cpu_limit", 0))
-        if cpu:
-            resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
-        resource.setrlimit(resource.RLIMIT_FSIZE, (64 << 20, 64 << 20))
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        if options.get("cuda"):
-            for index in range(torch.cuda.device_count()):
-                torch.empty(1, device=f"cuda:{index}")   # initialise before the filter
-        pattern = options.get("forbidden")
-        if pattern:
-            def on_call(op_name):
-                site = call_site(_is_cell)
-                if self.current[0] == "your function":      # a cell, not a graded call
-                    raise ForbiddenOpError(scratch_message(op_name, site))
-                message = forbidden_message(self.current[0], op_name, site)
-                self.violation("forbidden", message)
-                raise ForbiddenOpError(message)
-            disable_ops(pattern, on_call)
-            # Our registrations are leaked _DispatchModule objects: with no `reset`, even code
-            # that finds one cannot undo them, and `intact` notices if the kernels change.
-            del torch._C._DispatchModule.reset
-            ops = family_ops(pattern)
-            self.guarded = ops[::max(1, len(ops) // 16)]
-            self.fingerprint = self._fingerprint()
-        if seccomp.supported():
-            seccomp.install(allow_threads=bool(options.get("cuda")))
-        sys.addaudithook(self._audit)
-        threading.Thread.start = self._refuse_thread
-        _posixsubprocess.fork_exec = self._refuse_process
-        # one intra-op thread: more would need new threads, which the filter refuses
-        torch.set_num_threads = torch.set_num_interop_threads = lambda n: None
+        """Lock this process down (`autograder.lockdown`), then take the shell the zygote made."""
+        self.lockdown.apply()
         if InteractiveShell is not None and InteractiveShell.initialized():
             self.shell = InteractiveShell.instance()      # made by the zygote, no learner state
             self.namespace = self.shell.user_ns
-        sys.path[:] = [p for p in sys.path if p and not p.startswith((SCRATCH_ROOT, "/tmp"))]
-
-    def _fingerprint(self):
-        dump = torch._C._dispatch_dump_table
-        return sum(dump(op).count("/dev/null") for op in self.guarded)
-
-    def intact(self):
-        """False once the disabled operators' kernels differ from those installed at the start."""
-        return not self.guarded or self._fingerprint() == self.fingerprint
-
-    def _refuse_thread(self, *args, **kwargs):
-        self._audit("_thread.start_new_thread", ())
-
-    def _refuse_process(self, *args, **kwargs):
-        self._audit("subprocess.Popen", ())
-
-    def _audit(self, event, args):
-        what = _REFUSED_EVENTS.get(event)
-        if event == "object.__setattr__" and self.snapshot is not None and len(args) > 1:
-            self.snapshot.note_setattr(args[0], args[1])
-        if what is None and event == "import" and len(args) > 1 and args[1]:
-            path = str(args[1])
-            if path.endswith((".so", ".pyd")) and path.startswith(("/tmp", "/dev/shm")):
-                what = "load native code (an extension module from a writable folder)"
-        if what is None and event == "open" and args and _proc_path(args[0]):
-            what = "open files of /proc (the process's own memory included)"
-        if what is None and event == "os.symlink" and args and _proc_path(args[0]):
-            what = "link to files of /proc"
-        if what is None:
-            return
-        message = (f"The notebook tried to {what} ({event}). Grading runs each notebook in a "
-                   "sandbox that does not allow this; use plain tensor code instead.")
-        self.violation("sandbox", message)
-        raise PermissionError(message)
 
     # --- work ---------------------------------------------------------------------------------
     def run_cell(self, source):
@@ -304,7 +195,7 @@ class LearnerProcess:
                                time_limit=float(header.get("time_limit") or 0),
                                keep_simulated=True)
         self.current[0] = "your function"
-        if not self.intact():
+        if not self.lockdown.intact():
             message = (f"{name} ran while the operators this exercise forbids had been "
                        "restored: the notebook changed the grader's disabled kernels.")
             self.violation("sandbox", message)
@@ -351,7 +242,8 @@ class LearnerProcess:
     def serve(self):
         vars(provided)["remote"] = self.provided      # the module is read-only to notebook code
         self.snapshot = _snapshot()
-        self.snapshot.watch_setattr()                 # `_audit` passes it every assignment
+        self.snapshot.watch_setattr()                 # the audit hook passes it assignments
+        self.lockdown.snapshot = self.snapshot
         self.send({"type": "ready", "pid": os.getpid(), "version": protocol.VERSION})
         while True:
             header, values = wire.recv(self.reader, self.devices)
@@ -381,30 +273,9 @@ def _snapshot():
     modules = {name: module for name, module in list(sys.modules.items())
                if name.startswith("autograder.") and module is not None
                and not name.startswith("autograder.instructor")}
-    modules["autograder.kernel"] = _THIS
+    modules["autograder.learner_process"] = _THIS
     modules.update({name: sys.modules[name] for name in _WATCHED_TORCH if name in sys.modules})
     return Snapshot(modules, {"builtins": vars(builtins)})
-
-
-_PROC_PARTS = {"proc", "self", "thread-self"}
-
-
-def _proc_path(path):
-    """True for a path into /proc, however it is spelled: absolute, relative to the current
-    folder, with .., through symbolic links, or relative to a folder opened earlier (the audit
-    event does not say which: a relative path through a folder named like /proc's counts)."""
-    try:
-        text = os.fsdecode(path) if not isinstance(path, int) else ""
-    except (TypeError, ValueError):
-        return False
-    if not text:
-        return False
-    resolved = os.path.realpath(text)
-    if resolved in ("/proc/cpuinfo", "/proc/meminfo"):
-        return False
-    if not os.path.isabs(text) and _PROC_PARTS & set(text.split("/")):
-        return True
-    return resolved == "/proc" or resolved.startswith("/proc/") or text.startswith("/proc")
 
 
 def _learner_main(reader, writer, options, scratch):
@@ -517,14 +388,31 @@ class _Control:
         return self.frames.pop(0)
 
 
-def main():
+def _options(argv):
+    import argparse
+    parser = argparse.ArgumentParser(prog="python -m autograder.learner_process",
+                                     description="The grader's zygote (started by "
+                                     "autograder.sandbox); not a command for people.")
+    parser.add_argument("--control-fd", type=int, default=3,
+                        help="the control socket's file descriptor (default: 3)")
+    parser.add_argument("--scratch", default=SCRATCH_ROOT,
+                        help="the learner processes' writable folder, emptied after each")
+    parser.add_argument("--sandboxed", action="store_true",
+                        help="inside bubblewrap: /dev/shm is the learners' too, and is emptied")
+    return parser.parse_args(argv)
+
+
+def main(argv=()):
     """The zygote: fork learner processes on request (control socket on fd 3), one at a time.
 
     Requests (see `autograder.protocol`): ``spawn`` (with the learner's two pipe ends passed as
     fds) and, while a learner runs, ``kill``; ``quit`` or the end of input stops the zygote. It
     never touches CUDA, so that the learner processes it forks can.
     """
-    control = _Control(int(os.environ.get("AUTOGRADER_CONTROL_FD", "3")))
+    global SCRATCH_ROOT, SANDBOXED
+    options = _options(argv)
+    SCRATCH_ROOT, SANDBOXED = options.scratch, options.sandboxed
+    control = _Control(options.control_fd)
     torch.set_num_threads(1)
     sys.path[:] = [p for p in sys.path if p and not p.startswith((SCRATCH_ROOT, "/tmp"))]
     import autograder
@@ -594,4 +482,4 @@ def _supervise(control, pid, request_id):
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])
