@@ -77,7 +77,7 @@ from .exercise_db import get_exercise
 from .lockdown import Lockdown
 from .op_watch import provided_running
 from .samples import SampleInput
-from .simulated import SimulatedTensor, _leaves, _map, from_simulated, to_simulated
+from .simulated import SimulatedTensor, leaves, map_tensors, from_simulated, to_simulated
 
 try:
     from IPython.core.interactiveshell import InteractiveShell
@@ -222,8 +222,8 @@ class LearnerProcess:
     def provided(self, name, args, kwargs):
         """`autograder.provided` here: the grader computes it, if the part may use it."""
         # tensors on the simulated device travel as their CPU data and come back on it
-        on_simulated = any(isinstance(v, SimulatedTensor) for v in _leaves((args, kwargs)))
-        args, kwargs = _map(from_simulated, tuple(args)), _map(from_simulated, dict(kwargs))
+        on_simulated = any(isinstance(v, SimulatedTensor) for v in leaves((args, kwargs)))
+        args, kwargs = map_tensors(from_simulated, tuple(args)), map_tensors(from_simulated, dict(kwargs))
         token = provided_running.set(True)      # the guards' watch: encoding is not the learner's
         try:
             self.reply({"type": "provided", "name": str(name)}, args=args, kwargs=kwargs)
@@ -234,7 +234,7 @@ class LearnerProcess:
             raise ForbiddenOpError("autograder.provided: the grader's answer was out of step")
         if header.get("type") == "provided_result":
             value = values.get("value")
-            return _map(to_simulated, value) if on_simulated else value
+            return map_tensors(to_simulated, value) if on_simulated else value
         if header.get("type") == "provided_error":
             raise RuntimeError(f"autograder.provided.{name}: {header.get('message')}")
         raise ForbiddenOpError(str(header.get("message", "autograder.provided refused")))

@@ -57,7 +57,7 @@ from torch.utils._python_dispatch import (TorchDispatchMode, get_alias_info,
 
 __all__ = ["SIMULATED", "SimulatedTensor", "DeviceMismatchError", "SimulatedDeviceUnsupported",
            "simulated_device", "to_simulated", "from_simulated", "result_on_device",
-           "has_tensors"]
+           "has_tensors", "leaves", "map_tensors"]
 
 SIMULATED = "simulated"                 # the pass's name in messages and in sample_input
 SHOWN_AS = torch.device("meta")         # what ``x.device`` says on the simulated device
@@ -241,40 +241,40 @@ def _cpu_indices(index):
                  else item for item in index)
 
 
-def _leaves(value):
+def leaves(value):
     """The values in ``value``, looking inside tuples, lists and dicts (an operation's arguments).
 
     Hand-written rather than torch's pytree: it runs for every operation on the device.
     """
     if isinstance(value, (tuple, list)):
         for item in value:
-            yield from _leaves(item)
+            yield from leaves(item)
     elif isinstance(value, dict):
         for item in value.values():
-            yield from _leaves(item)
+            yield from leaves(item)
     else:
         yield value
 
 
-def _map(function, value):
+def map_tensors(function, value):
     """``value`` with ``function`` applied to every tensor in it (tuples and lists rebuilt)."""
     if isinstance(value, torch.Tensor):
         return function(value)
     if isinstance(value, (tuple, list)):
         if type(value) in (tuple, list):
-            return type(value)(_map(function, item) for item in value)
+            return type(value)(map_tensors(function, item) for item in value)
         if not isinstance(value, tuple) or not any(isinstance(v, torch.Tensor) for v in value):
             return value
-        items = [_map(function, item) for item in value]     # torch.return_types, namedtuples
+        items = [map_tensors(function, item) for item in value]     # torch.return_types, namedtuples
         return value._make(items) if hasattr(value, "_make") else type(value)(items)
     if isinstance(value, dict):
-        return {key: _map(function, item) for key, item in value.items()}
+        return {key: map_tensors(function, item) for key, item in value.items()}
     return value
 
 
 def has_tensors(value):
     """True when ``value`` (arguments, tuples, lists, dicts) holds a tensor anywhere."""
-    return any(isinstance(leaf, torch.Tensor) for leaf in _leaves(value))
+    return any(isinstance(leaf, torch.Tensor) for leaf in leaves(value))
 
 
 def _is_simulated_device(device):
@@ -290,7 +290,7 @@ def _plain(value):
 def _wrap(tree):
     if type(tree) is torch.Tensor:
         return SimulatedTensor(tree)
-    return _map(lambda v: SimulatedTensor(v) if _plain(v) else v, tree)
+    return map_tensors(lambda v: SimulatedTensor(v) if _plain(v) else v, tree)
 
 
 def _where(is_learner_file):
@@ -312,7 +312,7 @@ def _origin(tensor):
 def _note_origin(tree, where):
     """Remember where each plain tensor in ``tree`` came from (for the messages)."""
     if where:
-        for leaf in _leaves(tree):
+        for leaf in leaves(tree):
             if _plain(leaf) and not getattr(leaf, "_simulated_origin", ""):
                 try:
                     leaf._simulated_origin = where
@@ -545,7 +545,7 @@ class _Functions(TorchFunctionMode):
         else:
             onto = isinstance(owner, SimulatedTensor)
         if onto:                                   # made on the CPU, from the CPU data
-            made = func(*_map(from_simulated, args), **{**kwargs, "device": _CPU})
+            made = func(*map_tensors(from_simulated, args), **{**kwargs, "device": _CPU})
             return SimulatedTensor(made) if _plain(made) else made
         made = func(*args, **kwargs)
         _note_origin(made, _where(self.is_learner_file))
@@ -559,7 +559,7 @@ def _whole_on_cpu(func, args, kwargs):
     path (which raises on a mix, or computes with PyTorch's subclass path).
     """
     plain, simulated = [], False
-    for value in _leaves((args, kwargs)) if kwargs or any(
+    for value in leaves((args, kwargs)) if kwargs or any(
             type(a) in (list, tuple, dict) for a in args) else args:
         if isinstance(value, SimulatedTensor):
             if value.requires_grad and torch.is_grad_enabled():
@@ -569,9 +569,9 @@ def _whole_on_cpu(func, args, kwargs):
             plain.append(value)
     if not simulated or kwargs.get("out") is not None or _stray(plain) is not None:
         return func(*args, **kwargs)
-    args = [a._data if type(a) is SimulatedTensor else _map(from_simulated, a) for a in args]
+    args = [a._data if type(a) is SimulatedTensor else map_tensors(from_simulated, a) for a in args]
     if kwargs:
-        kwargs = _map(from_simulated, kwargs)
+        kwargs = map_tensors(from_simulated, kwargs)
     with _outside_dispatch():
         return _wrap(func(*args, **kwargs))
 

@@ -42,7 +42,8 @@ import pytest
 import torch
 
 from autograder.simulated import (DeviceMismatchError, SimulatedDeviceUnsupported,
-                                  SimulatedTensor, from_simulated, simulated_device, to_simulated)
+                                  SimulatedTensor, from_simulated, leaves, map_tensors,
+                                  simulated_device, to_simulated)
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -69,16 +70,6 @@ AGREED, BOTH_RAISED, UNSUPPORTED, SHAPE_ONLY, CLOSE, FAILED = (
 
 
 # --- running one sample ---------------------------------------------------------------------------
-def _map(function, value):
-    if isinstance(value, torch.Tensor):
-        return function(value)
-    if type(value) in (list, tuple):
-        return type(value)(_map(function, item) for item in value)
-    if isinstance(value, dict):
-        return {key: _map(function, item) for key, item in value.items()}
-    return value
-
-
 def _copy(tensor):
     """An independent copy of ``tensor``: same strides, offset and conjugate/negative bits."""
     if tensor.layout != torch.strided:
@@ -101,28 +92,18 @@ def _parts(sample):
 def _on_device(op_name, parts):
     """``parts`` (input, args, kwargs) with their tensors on the simulated device."""
     keep = ON_THE_CPU.get(op_name, {})
-    input_, args, kwargs = _map(to_simulated, parts)
+    input_, args, kwargs = map_tensors(to_simulated, parts)
     for i in keep.get("args", ()):
         args[i] = from_simulated(args[i])
     return [input_, args, kwargs]
 
 
-def _leaves(value):
-    if isinstance(value, (list, tuple)):
-        for item in value:
-            yield from _leaves(item)
-    elif isinstance(value, dict):
-        yield from _leaves(list(value.values()))
-    else:
-        yield value
-
-
 def _asks_for_the_cpu(parts):
     """Whether the results may rightly be on the CPU: the sample holds no tensor (a factory
     such as ``torch.zeros(3)``) or names the CPU (``x.to("cpu")``, ``device="cpu"``)."""
-    leaves = list(_leaves(parts))
-    return not any(isinstance(v, torch.Tensor) for v in leaves) or any(
-        (isinstance(v, torch.device) and v.type == "cpu") or v == "cpu" for v in leaves
+    found = list(leaves(parts))
+    return not any(isinstance(v, torch.Tensor) for v in found) or any(
+        (isinstance(v, torch.device) and v.type == "cpu") or v == "cpu" for v in found
         if isinstance(v, (str, torch.device)))
 
 
@@ -222,10 +203,10 @@ def run_sample(op, sample):
     parts = _parts(sample)
     name = op.name
     try:
-        on_device = _on_device(name, _map(_copy, parts))
+        on_device = _on_device(name, map_tensors(_copy, parts))
     except SimulatedDeviceUnsupported as error:          # sparse inputs, for instance
         return UNSUPPORTED, _short(error)
-    spare = _map(_copy, parts)                           # for a second CPU run
+    spare = map_tensors(_copy, parts)                           # for a second CPU run
     try:
         expected, cpu_error = _call(op, parts, False), None
     except Exception as error:                           # noqa: BLE001 - any error of the op
@@ -267,7 +248,7 @@ def _back(value):
     """``value`` with its tensors' CPU data, tuples of any kind (torch.return_types) as tuples."""
     if isinstance(value, tuple):
         return tuple(_back(item) for item in value)
-    return _map(from_simulated, value)
+    return map_tensors(from_simulated, value)
 
 
 # --- sweeps ---------------------------------------------------------------------------------------
