@@ -28,7 +28,7 @@ from .install import install_lines
 from .nbgrader_config import REPO_ROOT
 
 __all__ = ["layout", "layout_all", "book_url", "section_title", "test_cells",
-           "released_tests", "BOOK_URL_PREFIX"]
+           "released_tests", "solution_sources", "filled_exercise", "BOOK_URL_PREFIX"]
 
 # Where links point: a running Jupyter server serves the rendered book at /static/book/ (`make
 # book` adds _build/html to the environment's Jupyter static paths), and its contents API hands
@@ -119,6 +119,27 @@ def test_cells(info):
               "### END HIDDEN TESTS")
     return ((f"test_{info.name}", visible, info.visible_points),
             (f"test_{info.name}_hidden", hidden, info.hidden_points))
+
+
+def solution_sources(assignment, solutions=REPO_ROOT / "solutions"):
+    """``{function name: source}`` of the solution cells of ``solutions/<assignment>``."""
+    from . import notebook as nb
+
+    notebook = nb.read(Path(solutions) / assignment / f"{assignment}.ipynb")
+    return {cell.grade_id: cell.source for cell in notebook.cells if cell.is_solution}
+
+
+def filled_exercise(assignment, sources, exercises=REPO_ROOT / "exercises"):
+    """The student notebook of ``assignment`` (a JSON dict) with its solution cells replaced by
+    ``sources`` (``{function name: code a learner wrote}``); cells not named keep the stub."""
+    import json
+
+    notebook = json.loads((Path(exercises) / assignment / f"{assignment}.ipynb").read_text())
+    for cell in notebook["cells"]:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if meta.get("solution") and meta.get("grade_id") in sources:
+            cell["source"] = sources[meta["grade_id"]]
+    return notebook
 
 
 def released_tests(assignment):

@@ -20,10 +20,9 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from autograder.authoring import filled_exercise, solution_sources
 
-from tests.conftest import filled_exercise, solution_sources  # noqa: E402
+REPO = Path(__file__).resolve().parent.parent
 
 
 def _class(root, assignment, students):

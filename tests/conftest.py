@@ -1,5 +1,4 @@
 """Shared helpers: the course's notebooks as functions and as filled-in submissions."""
-import copy
 import functools
 import json
 import os
@@ -12,6 +11,8 @@ from pathlib import Path
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import pytest
+
+from autograder.authoring import filled_exercise, solution_sources  # noqa: F401 - for the tests
 
 REPO = Path(__file__).resolve().parent.parent
 SOLUTIONS = REPO / "solutions"
@@ -52,25 +53,6 @@ def solution_functions(assignment):
     for grade_id, cell in solution_cells(notebook).items():
         exec(compile(cell_source(cell), f"<{assignment}:{grade_id}>", "exec"), namespace)
     return {name: namespace[name] for name in solution_cells(notebook)}
-
-
-def solution_sources(assignment):
-    notebook = read_notebook(SOLUTIONS / assignment / f"{assignment}.ipynb")
-    return {gid: cell_source(c) for gid, c in solution_cells(notebook).items()}
-
-
-def filled_exercise(assignment, sources):
-    """The student notebook of ``assignment`` with solution cells replaced by ``sources``.
-
-    ``sources`` maps a solution cell's grade_id (the function name) to the code a learner wrote;
-    cells not named keep the exercise stub.
-    """
-    notebook = copy.deepcopy(read_notebook(EXERCISES / assignment / f"{assignment}.ipynb"))
-    for cell in notebook["cells"]:
-        grade_id = nbgrader_meta(cell).get("grade_id")
-        if nbgrader_meta(cell).get("solution") and grade_id in sources:
-            cell["source"] = sources[grade_id]
-    return notebook
 
 
 def write_submission(root, student, assignment, notebook):

@@ -89,7 +89,8 @@ def published(tmp_path, monkeypatch):
     """The course as if its book were published (``html.baseurl`` set in ``_config.yml``)."""
     config = tmp_path / "_config.yml"
     config.write_text("html:\n  baseurl: https://course.example.org\n")
-    monkeypatch.setattr(book_links, "_CONFIG", config)
+    # (the library's modules refuse assignment once the checks are loaded: set it in their dict)
+    monkeypatch.setitem(vars(book_links), "_CONFIG", config)
     return "https://course.example.org/book/"
 
 
