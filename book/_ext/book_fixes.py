@@ -11,7 +11,9 @@
   (``static/book.css``).
 * A page that holds the convolution explorer (``<div class="conv-explorer">``) gets its
   scripts and stylesheet (``static/conv_*``), and depends on them: editing one re-reads the
-  page, and the page (``mystnb: execution_mode: force``) re-runs its check of the arithmetic.
+  page, so that Sphinx writes it and copies the new file (a build with nothing out of date
+  copies no static file), and the page (``mystnb: execution_mode: force``) re-runs its check
+  of the arithmetic against PyTorch.
 """
 from dataclasses import dataclass, field
 from pathlib import Path

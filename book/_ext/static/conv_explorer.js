@@ -262,8 +262,9 @@
         const under = windowRows.includes(r) && windowCols.includes(col);
         return kind + (under ? ' cx-window' : '') + (under && kind === 'cx-input' ? ' cx-hit' : '');
       }, `the same output as a direct convolution with the flipped kernel: the input with `
-         + `s − 1 = ${c.stride - 1} zeros between cells, then d(k − 1) − p = `
-         + `${A.stuffedPadding(c)} (+ output_padding at the end): ${length} × ${length}`);
+         + `s − 1 = ${c.stride - 1} zeros between cells, padded by d(k − 1) − p = `
+         + `${String(A.stuffedPadding(c)).replace('-', '−')} on each side (a negative count `
+         + `crops) and output_padding more at the end: ${length} × ${length}`);
       if (!n) {
         show(transposed, 'transposed-reads', 'no output cell');
         show(transposed, 'transposed-note', '');
