@@ -20,7 +20,7 @@ from course_plots import WINDOW_COLORS, _as_numpy, outline, show_grid
 __all__ = ["zero_insertion_movie", "stamps_figure", "overlap_movie",
            "checkerboard_figure", "tf_same_figure", "matrix_figure", "phases_figure",
            "down_up_figure", "pixel_shuffle_figure", "weight_grad_figure",
-           "loss_figure"]
+           "loss_figure", "read_patterns_figure", "read_counts_figure"]
 
 INPUT, INSERTED, PADDING = "#9ecae1", "#fdd0a2", "#e6e6e6"   # pixel, zero, padding
 PHASE_COLORS = ["#fdd0a2", "#c7e9c0", "#9ecae1", "#dadaeb", "#fcbba1", "#d9d9d9",
@@ -340,4 +340,29 @@ def loss_figure(losses):
     ax.set_ylabel("squared error")
     ax.grid(alpha=0.3)
     fig.tight_layout()
+    return fig
+
+
+
+def read_patterns_figure(patterns, titles):
+    """Boolean read patterns side by side: one row per output, one column per input, dark
+    where that output reads that input."""
+    patterns = [np.asarray(_as_numpy(p), dtype=bool) for p in patterns]
+    height = max(p.shape[0] for p in patterns)
+    fig, axes = _panels([p.shape[1] for p in patterns], height, cell=0.32, top=0.9)
+    for ax, pattern, title in zip(axes, patterns, titles):
+        faces = [["#08519c" if v else "white" for v in row] for row in pattern]
+        cells(ax, np.full(pattern.shape, np.nan), faces=faces, title=title, fontsize=8)
+        ax.set_ylim(height - 0.5, -0.5)
+    return fig
+
+
+def read_counts_figure(counts, titles):
+    """Grids of counts side by side (how many input cells each output cell reads)."""
+    counts = [np.asarray(_as_numpy(c), dtype=float) for c in counts]
+    height = max(c.shape[0] for c in counts)
+    fig, axes = _panels([c.shape[1] for c in counts], height, cell=0.32, top=0.9)
+    for ax, grid, title in zip(axes, counts, titles):
+        cells(ax, grid, cmap="Blues", fmt="{:.0f}", fontsize=7, title=title, vmin=0)
+        ax.set_ylim(height - 0.5, -0.5)
     return fig

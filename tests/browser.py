@@ -5,7 +5,8 @@ a reader would notice: uncaught exceptions and console errors, failed requests, 
 not load, math left untypeset by MathJax, tables (rendered ones, and Markdown tables left as raw
 pipe text), the page's height, anything wider than the window or than the text column (without
 a scrollbar of its own), and whether every embedded animation (``div.book-animation``, made by
-book/animate.py) steps and plays.
+book/animate.py) steps and plays. `Tab` keeps a page open to interact with it (the
+convolution explorer's test moves its sliders and presses keys).
 """
 from __future__ import annotations
 
@@ -264,6 +265,13 @@ def open_page(browser, url, settle=1.0, animations=True):
             browser.events = [e for e in browser.events
                               if e.get("method") != "Page.loadEventFired"]
             browser.wait_for("Page.loadEventFired")
+    result["errors"] = page_errors(browser, session)
+    browser.send("Target.closeTarget", {"targetId": target})
+    return result
+
+
+def page_errors(browser, session):
+    """Uncaught exceptions, console errors and failed requests seen so far in ``session``."""
     errors = []
     for event in browser.events:
         method, params = event.get("method"), event.get("params", {})
@@ -280,6 +288,48 @@ def open_page(browser, url, settle=1.0, animations=True):
             errors.append(f"{params['entry'].get('text')} {params['entry'].get('url', '')}")
         elif method == "Network.loadingFailed" and not params.get("canceled"):
             errors.append(f"request failed: {params.get('errorText')}")
-    result["errors"] = errors
-    browser.send("Target.closeTarget", {"targetId": target})
-    return result
+    return errors
+
+
+class Tab:
+    """A page kept open for interaction, at ``WIDTH`` px, networking off like `open_page`:
+    `evaluate` runs JavaScript in it, `press` types a key into the focused element (real
+    keyboard events), `errors` lists what went wrong so far. Close it with `close`."""
+
+    def __init__(self, browser, url):
+        self.browser = browser
+        self.target = browser.send("Target.createTarget", {"url": "about:blank"})["targetId"]
+        self.session = browser.send("Target.attachToTarget",
+                                    {"targetId": self.target, "flatten": True})["sessionId"]
+        for domain in ("Runtime", "Log", "Page", "Network"):
+            browser.send(f"{domain}.enable", session=self.session)
+        browser.send("Emulation.setDeviceMetricsOverride", {
+            "width": WIDTH, "height": HEIGHT, "deviceScaleFactor": 1, "mobile": False},
+            session=self.session)
+        browser.events.clear()
+        browser.send("Page.navigate", {"url": url}, session=self.session)
+        browser.wait_for("Page.loadEventFired")
+
+    def evaluate(self, expression):
+        """The value of ``expression`` (awaited if it is a promise), as JSON-able data."""
+        reply = self.browser.send("Runtime.evaluate", {
+            "expression": expression, "awaitPromise": True, "returnByValue": True},
+            session=self.session)
+        if "exceptionDetails" in reply:
+            raise RuntimeError(reply["exceptionDetails"].get("exception", {})
+                               .get("description", reply["exceptionDetails"]))
+        return reply["result"].get("value")
+
+    def press(self, key, code=None, key_code=0):
+        """Press and release ``key`` (a DOM key name such as "ArrowRight")."""
+        for kind in ("keyDown", "keyUp"):
+            self.browser.send("Input.dispatchKeyEvent", {
+                "type": kind, "key": key, "code": code or key,
+                "windowsVirtualKeyCode": key_code, "nativeVirtualKeyCode": key_code},
+                session=self.session)
+
+    def errors(self):
+        return page_errors(self.browser, self.session)
+
+    def close(self):
+        self.browser.send("Target.closeTarget", {"targetId": self.target})

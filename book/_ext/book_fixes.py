@@ -12,6 +12,11 @@
   until the course has a public repository, the providers are switched off.
 * Code blocks use a font size at which 88 columns fit the text column at 1280 px
   (``static/book.css``).
+* A page that holds the convolution explorer (``<div class="conv-explorer">``) gets its
+  scripts and stylesheet (``static/conv_*``), and depends on them: editing one re-reads the
+  page, so that Sphinx writes it and copies the new file (a build with nothing out of date
+  copies no static file), and the page (``mystnb: execution_mode: force``) re-runs its check
+  of the arithmetic against PyTorch.
 """
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,9 +56,29 @@ def _fix_page(app, pagename, templatename, context, doctree):
     context["script_files"] = scripts
 
 
+STATIC = Path(__file__).parent / "static"
+EXPLORER = '<div class="conv-explorer"'
+EXPLORER_FILES = ("conv_arithmetic.js", "conv_explorer.js", "conv_explorer.css")
+
+
+def _note_explorer(app, docname, source):
+    """A page that holds the explorer is out of date whenever one of its files changes."""
+    if EXPLORER in source[0]:
+        for name in EXPLORER_FILES:
+            app.env.note_dependency(str(STATIC / name))
+
+
+def _add_explorer(app, pagename, templatename, context, doctree):
+    """The explorer's files, on the pages that hold one only."""
+    if EXPLORER in context.get("body", ""):
+        app.add_js_file("conv_arithmetic.js")
+        app.add_js_file("conv_explorer.js")
+        app.add_css_file("conv_explorer.css")
+
+
 def _add_static(app, config):
-    """Serve book.css (the code font that fits 88 columns) from this extension's folder."""
-    config.html_static_path.append(str(Path(__file__).parent / "static"))
+    """Serve static/ (book.css, the explorer's files) from this extension's folder."""
+    config.html_static_path.append(str(STATIC))
 
 
 def _launch_buttons_need_a_repository(app, config):
@@ -66,5 +91,7 @@ def setup(app):
     app.connect("html-page-context", _fix_page, priority=1000)   # after every other handler
     app.connect("config-inited", _add_static)
     app.connect("config-inited", _launch_buttons_need_a_repository)
+    app.connect("source-read", _note_explorer)
+    app.connect("html-page-context", _add_explorer)
     app.add_css_file("book.css")
     return {"parallel_read_safe": True, "parallel_write_safe": True}
