@@ -11,14 +11,13 @@ import secrets
 import traceback
 import types
 from contextlib import nullcontext
-from dataclasses import dataclass
 
 import torch
 
 from .compare import Raises, assert_matches
 from .errors import CheckFailure, ForbiddenOpError, LearnerTimeout, LeftTorchError, TamperingError
 from .exercise_db import get_exercise
-from .protocol import UNAVAILABLE
+from .protocol import UNAVAILABLE, CallOutcome
 from .tamper import Integrity
 from .op_watch import forbid_ops, is_library_file
 from .precision import full_float32
@@ -27,7 +26,7 @@ from .provided import checking as _checking
 from .samples import Draw
 from .simulated import SIMULATED, has_tensors, result_on_device, simulated_device
 
-__all__ = ["check", "run_check", "SimulatedSkip", "sample_input", "available_devices", "CallOutcome", "call_locally",
+__all__ = ["check", "run_check", "SimulatedSkip", "sample_input", "available_devices", "call_locally",
            "judge_call", "simulated_device", "VISIBLE_SEED"]
 
 VISIBLE_SEED = 0
@@ -61,33 +60,6 @@ def sample_input(exercise, index, seed=VISIBLE_SEED, hidden=False, device="cpu")
     """
     info = get_exercise(exercise)
     return info.sample_inputs(Draw(seed), hidden)[index - 1].to(device)
-
-
-@dataclass
-class CallOutcome:
-    """What one call of a learner's function did, wherever it ran (here or in a sandbox).
-
-    ``kind`` is "returned", "raised" or "timeout". ``violation`` holds the message of a forbidden
-    operation, autograd use or NumPy escape seen during the call, even if the learner's code
-    caught the error. ``inputs_after`` is the call's arguments as they were after the call.
-    ``wrong_device`` says which part of a result made on the simulated device was not on it.
-    ``aliases`` names the input whose memory the result shares, if any.
-    """
-
-    kind: str
-    value: object = None
-    error_type: str = ""
-    error_bases: tuple = ()
-    error_message: str = ""
-    line: str = ""
-    stub: bool = False
-    violation: str = ""
-    violation_type: str = "ForbiddenOpError"
-    op_count: int | None = None
-    inputs_after: object = None
-    time_limit: float = 0.0
-    wrong_device: str = ""
-    aliases: str = ""             # the input whose memory the result shares (x itself, a view)
 
 
 def learner_line(error, is_learner_file):

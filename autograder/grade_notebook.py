@@ -26,14 +26,14 @@ import torch
 
 from . import notebook as nb
 from . import provided
-from .checks import CallOutcome, available_devices, judge_call, run_check
+from .checks import available_devices, judge_call, run_check
 from .errors import BudgetExhausted, CheckFailure, ForbiddenOpError
 from .exercise_db import get_exercise
 from .op_watch import SCRATCH
 from .install import blank_install_lines
 from .job import GradingJob
 from .precision import full_float32
-from .protocol import OUTCOME_FIELDS
+from .protocol import OUTCOME_FIELDS, CallOutcome
 from .result import CellProblem, NotebookResult, TestOutcome
 from .review import review_reasons
 from .sandbox import LearnerGone, Sandbox

@@ -42,7 +42,10 @@ Standard library only.
 """
 from __future__ import annotations
 
-__all__ = ["VERSION", "ProtocolError", "SPAWN_OPTIONS", "OUTCOME_FIELDS", "CONTROL_REPLIES",
+from dataclasses import dataclass, fields
+
+__all__ = ["VERSION", "ProtocolError", "SPAWN_OPTIONS", "CallOutcome", "OUTCOME_FIELDS",
+           "CONTROL_REPLIES",
            "LEARNER_REPLIES", "UNAVAILABLE", "check_reply"]
 
 VERSION = 3
@@ -61,9 +64,37 @@ SPAWN_OPTIONS = {
     "cuda": "CUDA devices are used (initialised before the seccomp filter)",
 }
 
-# The fields of an `outcome` reply: `autograder.checks.CallOutcome`'s, less the values.
-OUTCOME_FIELDS = ("kind", "error_type", "error_bases", "error_message", "line", "stub",
-                  "violation", "violation_type", "op_count", "wrong_device", "aliases")
+@dataclass
+class CallOutcome:
+    """What one call of a learner's function did, wherever it ran (here or in a sandbox).
+
+    ``kind`` is "returned", "raised" or "timeout". ``violation`` holds the message of a forbidden
+    operation, autograd use or NumPy escape seen during the call, even if the learner's code
+    caught the error. ``inputs_after`` is the call's arguments as they were after the call.
+    ``wrong_device`` says which part of a result made on the simulated device was not on it.
+    ``aliases`` names the input whose memory the result shares, if any.
+    """
+
+    kind: str
+    value: object = None
+    error_type: str = ""
+    error_bases: tuple = ()
+    error_message: str = ""
+    line: str = ""
+    stub: bool = False
+    violation: str = ""
+    violation_type: str = "ForbiddenOpError"
+    op_count: int | None = None
+    inputs_after: object = None
+    time_limit: float = 0.0
+    wrong_device: str = ""
+    aliases: str = ""             # the input whose memory the result shares (x itself, a view)
+
+
+# The fields of an `outcome` reply's header: `CallOutcome`'s, less the tensors (which travel
+# as the reply's values) and the time limit (the grader's own).
+OUTCOME_FIELDS = tuple(field.name for field in fields(CallOutcome)
+                       if field.name not in ("value", "inputs_after", "time_limit"))
 
 # request kind -> reply kinds it may get
 CONTROL_REPLIES = {"spawn": {"spawned"}, "kill": {"exited"}}

@@ -296,3 +296,14 @@ def test_without_a_javascript_engine_the_check_says_it_did_not_run(monkeypatch, 
     """A machine with neither Node nor Chromium still builds the book; the page says so."""
     monkeypatch.setattr(explorer_check.shutil, "which", lambda name: None)
     assert explorer_check.check_explorer(read_pattern=read_pattern) == {"engine": None}
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no JavaScript engine here: the page says so")
+def test_the_built_book_ran_the_check_where_an_engine_is_installed():
+    """Where Chromium is installed (CI, and every machine that runs the browser tests), the
+    build that made this page ran the arithmetic check: a check that silently stopped running
+    would fail here, not pass."""
+    import re
+    text = " ".join(re.sub(r"<[^>]+>", "", PAGE.read_text()).split())
+    assert "This time the check ran in" in text, "the explorer's check did not run on build"
+    assert "was not run when this copy was built" not in text
