@@ -1,9 +1,8 @@
-"""Figures, tables and shared set-up of chapter 10 (a network from your own layers, and
-the decoder page).
+"""Chapter 10 (a network from your own layers; the decoder): figures, tables and the
+shared set-up.
 
-The pages keep the teaching code; the drawing and the table assembly live here, called
-from hidden cells with the tensors the pages computed and checked. ``digits_split`` and
-``conv_same`` repeat, for the decoder page, what the network page builds in the open.
+``digits_split`` and ``conv_same`` repeat, for the decoder page, what the network page builds
+in the open.
 """
 from __future__ import annotations
 
@@ -11,7 +10,8 @@ import matplotlib.pyplot as plt
 import torch
 import torch.nn.functional as F
 
-from animate import light_png
+from .animate import light_png
+from .common import bare, markdown_table
 
 __all__ = ["digits_split", "conv_same", "digits_figure", "training_figure",
            "layer_table", "kernels_figure", "flat_init_figure", "trained_figure"]
@@ -39,12 +39,6 @@ def conv_same(x, weight, bias):
     return out.reshape(n, c_out, h, w)
 
 
-def _bare(axes):
-    for ax in axes:
-        ax.set_xticks([])
-        ax.set_yticks([])
-
-
 def digits_figure(x_train, y_train):
     """Two training images of every digit."""
     fig, axes = plt.subplots(2, 10, figsize=(10, 2.4))
@@ -53,7 +47,7 @@ def digits_figure(x_train, y_train):
         for row in range(2):
             axes[row, digit].imshow(examples[row, 0], cmap="gray_r", vmin=0, vmax=1)
         axes[0, digit].set_title(str(digit))
-    _bare(axes.flat)
+    bare(*axes.flat)
     fig.tight_layout()
     return light_png(fig)
 
@@ -75,16 +69,13 @@ def training_figure(history, floor=0.95):
 def layer_table(modules, x):
     """A Markdown table: each layer of ``modules``, its output shape on ``x``, its
     parameter count; and the total."""
-    rows = ["| layer | output shape | parameters |", "|---|---|---:|",
-            f"| input | {tuple(x.shape)} | |"]
-    h = x
+    rows, h = [["input", tuple(x.shape), ""]], x
     for layer in modules:
         h = layer(h)
         count = sum(p.numel() for p in layer.parameters())
-        rows.append(f"| `{layer}` | {tuple(h.shape)} | {count if count else ''} |")
-    total = sum(p.numel() for p in modules.parameters())
-    rows.append(f"| total | | {total:,} |")
-    return "\n".join(rows)
+        rows.append([f"`{layer}`", tuple(h.shape), count if count else ""])
+    rows.append(["total", "", f"{sum(p.numel() for p in modules.parameters()):,}"])
+    return markdown_table(["layer", "output shape", "parameters"], rows, align="llr")
 
 
 def kernels_figure(kernels, sample, label, maps):
@@ -98,7 +89,7 @@ def kernels_figure(kernels, sample, label, maps):
         axes[0, k + 1].imshow(kernels[k], cmap="RdBu_r", vmin=-limit, vmax=limit)
         axes[0, k + 1].set_title(f"kernel {k}", fontsize=9)
         axes[1, k + 1].imshow(maps[k], cmap="gray_r")
-    _bare(axes.flat)
+    bare(*axes.flat)
     fig.tight_layout()
     return light_png(fig)
 
@@ -109,7 +100,7 @@ def flat_init_figure(outputs):
     for ax, (title, picture) in zip(axes, outputs):
         ax.imshow(picture, cmap="gray")
         ax.set_title(title, fontsize=9)
-    _bare(axes)
+    bare(*axes)
     fig.tight_layout()
     return light_png(fig)
 
@@ -130,6 +121,6 @@ def trained_figure(rows, flat_outputs):
             axes[r, -1].axis("off")
     first = next(r for r, (title, _) in enumerate(rows) if title in flat_outputs)
     axes[first, -1].set_title("constant input", fontsize=9)
-    _bare(axes[:, 1:].flat)
+    bare(*axes[:, 1:].flat)
     fig.tight_layout()
     return light_png(fig)
