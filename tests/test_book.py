@@ -266,6 +266,7 @@ def _player(broken=False):
     import matplotlib.pyplot as plt
     from figures.animate import animation
     fig, ax = plt.subplots(figsize=(1.5, 1.5))
+    ax.axis("off")                 # no text: animation() refuses text a reader cannot read
     line, = ax.plot([0, 1], [0, 0])
     html = animation(fig, lambda i: line.set_ydata([0, i]), frames=3, interval=100).data
     return html.replace("new Animation(", "new Animashun(") if broken else html

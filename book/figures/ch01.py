@@ -6,7 +6,8 @@ import numpy as np
 from matplotlib.patches import Rectangle
 
 from .animate import animation
-from .common import WINDOW_COLORS, as_numpy, grid_figure, outline, partial_grid, show_grid
+from .common import (DIVERGING, WINDOW_COLORS, as_numpy, figure, grid_figure, mark_padding,
+                     outline, padding_legend, partial_grid, show_grid)
 
 __all__ = ["stripe_figure", "padding_figure", "sliding_window_animation",
            "dropped_window_figure"]
@@ -14,9 +15,10 @@ __all__ = ["stripe_figure", "padding_figure", "sliding_window_animation",
 RED = WINDOW_COLORS[0]
 
 
+@figure
 def stripe_figure(stripe, diff, corr_out, conv_out):
     """Input and kernel on top, the two results below, at one cell size."""
-    style = dict(cmap="coolwarm", vmin=-2, vmax=2)
+    style = dict(cmap=DIVERGING, vmin=-2, vmax=2)
     fig, _ = grid_figure([[(stripe, "input (a bright stripe)", style),
                            (diff, "kernel $w$", style)],
                           [(corr_out, r"cross-correlation $x \star w$", style),
@@ -24,14 +26,23 @@ def stripe_figure(stripe, diff, corr_out, conv_out):
     return fig
 
 
-def padding_figure(x, padded, uneven):
-    """x, x padded by one on every side, and x padded unevenly, at one cell size."""
-    row = [(x, "$x$", {}), (padded, "F.pad(x, (1, 1, 1, 1))", {}),
-           (uneven, "F.pad(x, (2, 0, 1, 0))", {})]
-    fig, _ = grid_figure([row], cell=0.38, hgap=0.5)
+@figure
+def padding_figure(x, padded, uneven, pads):
+    """x and x padded by ``F.pad`` with each of ``pads`` ((left, right, top, bottom) for
+    ``padded`` and for ``uneven``), at one cell size; padding cells grey and hatched."""
+    shape = as_numpy(x).shape
+    row = [(x, "$x$", {})] + [(p, f"F.pad(x, {tuple(pad)})", {})
+                              for p, pad in zip((padded, uneven), pads)]
+    fig, (axes,) = grid_figure([row], cell=0.38, hgap=0.5)
+    for ax, array, (left, _, top, _) in zip(axes[1:], (padded, uneven), pads):
+        assert np.array_equal(as_numpy(array)[top:top + shape[0], left:left + shape[1]],
+                              as_numpy(x)), "the padded input does not hold x where drawn"
+        mark_padding(ax, as_numpy(array).shape, (top, left, *shape))
+    padding_legend(fig, data="$x$")
     return fig
 
 
+@figure
 def sliding_window_animation(x, w, padding, stride, dpi=90):
     """The kernel sliding over the zero-padded input with a stride, an output a frame.
 
@@ -59,6 +70,7 @@ def sliding_window_animation(x, w, padding, stride, dpi=90):
         for ax in axes:
             ax.clear()
         show_grid(axes[0], xp, title=f"input, padding {p}", fontsize=9)
+        mark_padding(axes[0], xp.shape, (p, p, *x.shape))
         outline(axes[0], (p, p, *x.shape), color="black", ls="--", lw=1.2)
         outline(axes[0], (s * i, s * j, kh, kw), color=RED)
         show_grid(axes[1], w, title="kernel $w$", fontsize=9)
@@ -75,6 +87,7 @@ def sliding_window_animation(x, w, padding, stride, dpi=90):
     return animation(fig, draw, h_out * w_out, interval=900, dpi=dpi), y
 
 
+@figure
 def dropped_window_figure(size, k, s):
     """Windows of a 1-D input with a stride; one that would stick out is dropped."""
     starts = list(range(0, size - k + 1, s))

@@ -6,7 +6,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from .animate import animation
-from .common import WINDOW_COLORS, as_numpy, grid_figure, outline, partial_grid, show_grid
+from .common import (WINDOW_COLORS, as_numpy, figure, grid_figure, outline, partial_grid,
+                     show_grid)
 
 __all__ = ["channels_sum_animation", "receptive_patch_figure", "pooling_figure",
            "maxout_figure"]
@@ -14,6 +15,7 @@ __all__ = ["channels_sum_animation", "receptive_patch_figure", "pooling_figure",
 RED, ORANGE = WINDOW_COLORS[0], WINDOW_COLORS[1]
 
 
+@figure
 def channels_sum_animation(x, w, dpi=90):
     """Per-channel correlations adding up into one output map.
 
@@ -76,6 +78,7 @@ def channels_sum_animation(x, w, dpi=90):
     return player, partial, y
 
 
+@figure
 def receptive_patch_figure(seen1, seen2):
     fig, _ = grid_figure([[(seen1, "read by one output\nof layer 1", {"fontsize": 7}),
                            (seen2, "read by one output\nof layer 2", {"fontsize": 7})]],
@@ -83,6 +86,7 @@ def receptive_patch_figure(seen1, seen2):
     return fig
 
 
+@figure
 def pooling_figure(fmap, max_out, avg_out, k=2):
     row = [(fmap, "feature map", {}), (max_out, f"{k}×{k} max", {}),
            (avg_out, f"{k}×{k} average", {})]
@@ -97,6 +101,7 @@ def pooling_figure(fmap, max_out, avg_out, k=2):
     return fig
 
 
+@figure
 def maxout_figure(feats, spatial, maxout, k=2):
     """Max pooling within each map (middle row), maxout across maps (bottom row)."""
     feats, spatial, maxout = as_numpy(feats), as_numpy(spatial), as_numpy(maxout)

@@ -4,13 +4,14 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .common import WINDOW_COLORS, grid_figure, outline
+from .common import WINDOW_COLORS, figure, grid_figure, outline
 
 __all__ = ["slices_figure", "volumes_figure", "cost_figure"]
 
 RED, ORANGE = WINDOW_COLORS[0], WINDOW_COLORS[1]
 
 
+@figure
 def slices_figure(xs, ks, ys):
     """A 3-D correlation slice by slice: input slices on top, kernel and output slices
     below, at one cell size."""
@@ -47,6 +48,7 @@ def _draw_volume(ax, dhw, block, title, color=RED):
     ax.set_title(title, fontsize=9)
 
 
+@figure
 def volumes_figure(c, h, w, depth_3d=4, k=2):
     """Top: a 2-D filter fills the channel axis; bottom: a 3-D one moves along depth."""
     fig = plt.figure(figsize=(6.4, 5.0))
@@ -68,6 +70,7 @@ def volumes_figure(c, h, w, depth_3d=4, k=2):
     return fig
 
 
+@figure
 def cost_figure(labels, params, macs):
     """Parameters and multiply-adds of a few layers, side by side, on log scales."""
     fig, axes = plt.subplots(1, 2, figsize=(6.6, 2.9))

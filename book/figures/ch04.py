@@ -16,7 +16,7 @@ from matplotlib.colors import ListedColormap
 from matplotlib.patches import Rectangle
 
 from .animate import animation
-from .common import bare, cell_grid, show_grid
+from .common import bare, cell_grid, figure, show_grid
 
 __all__ = ["receptive_fields", "gradient_footprint", "measured_rf", "no_holes",
            "taps_figure", "receptive_field_animation", "rf_growth_figure", "gridding_figure",
@@ -68,6 +68,7 @@ def no_holes(dilations, k=3):
     return True
 
 
+@figure
 def taps_figure(n, k, dilations):
     """For each dilation, an n x n input (cells numbered row by row) with the cells that output
     (0, 0) of a k x k convolution reads shaded (found by autograd) and its span dashed."""
@@ -90,6 +91,7 @@ def taps_figure(n, k, dilations):
     return fig
 
 
+@figure
 def receptive_field_animation(footprints, dilations, k=3):
     """Frames: one output unit, then for each layer its k x k taps (d apart) over the footprint
     so far, with the copies of it that the taps bring in (pale), then the footprint they make. ``footprints[l]`` is the (square, odd-sided) boolean
@@ -139,21 +141,31 @@ def receptive_field_animation(footprints, dilations, k=3):
 
     draw(0)
     fig.tight_layout()
-    return animation(fig, draw, len(frames), interval=1100)
+    return animation(fig, draw, len(frames), interval=1100, dpi=90)
 
 
+@figure
 def rf_growth_figure(sides, depths, footprint):
     """Left: receptive field against depth for each family of stacks (log scale). Right: the
     gradient footprint of one unit of a dilated stack, coloured by the number of paths."""
     fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(10, 3.7),
                                    gridspec_kw={"width_ratios": [1.1, 1]})
-    for (name, values), marker in zip(sides.items(), "os^"):
-        ax0.plot(list(depths), values, marker=marker, label=name,
-                 ls="--" if "strided" in name else "-")
+    # A family whose values equal an earlier one's is drawn thinner, dashed, with small
+    # filled markers, over the earlier one's wide line and large open markers: both show.
+    styles = [dict(marker="o", ms=6, lw=1.8), dict(marker="o", ms=11, lw=5, mfc="none",
+                                                    alpha=0.45),
+              dict(marker="s", ms=5, lw=1.5, ls="--")]
+    names = list(sides)
+    for n, (name, values) in enumerate(sides.items()):
+        same = [other for other in names[:n] if list(sides[other]) == list(values)]
+        label = name + (f"\n(the same values as {same[0].split(' (')[0]})" if same else "")
+        ax0.plot(list(depths), values, label=label, color=f"C{n}", zorder=2 + n,
+                 **styles[n % len(styles)])
     ax0.set_yscale("log", base=2)
+    ax0.set_ylim(top=8 * max(max(values) for values in sides.values()))   # room for the legend
     ax0.set_xlabel("number of 3×3 layers")
     ax0.set_ylabel("receptive field (pixels, log scale)")
-    ax0.legend(fontsize=9)
+    ax0.legend(fontsize=10)
     ax0.grid(alpha=0.3)
     nz = (footprint != 0).nonzero()
     (r0, c0), (r1, c1) = nz.min(0).values.tolist(), nz.max(0).values.tolist()
@@ -168,6 +180,7 @@ def rf_growth_figure(sides, depths, footprint):
     return fig
 
 
+@figure
 def gridding_figure(footprints, coverage):
     """One panel per stack: its gradient footprint, cropped to the bounding box; white cells
     have no path to the output unit."""
@@ -185,6 +198,7 @@ def gridding_figure(footprints, coverage):
     return fig
 
 
+@figure
 def causal_stack_figure(length, dilations, active):
     """A causal stack of kernel-2 layers drawn as a graph over time; ``active[l]`` is the set
     of time steps of level l (0: input) that the last output depends on."""

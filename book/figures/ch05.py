@@ -7,7 +7,7 @@ import torch
 from matplotlib.colors import ListedColormap
 from matplotlib.patches import Rectangle
 
-from .common import show_grid
+from .common import DIVERGING, figure, show_grid
 
 __all__ = ["connections_figure", "svd_figure", "shuffle_figure", "shuffle_connections_figure",
            "composed_slice_figure", "low_rank_figure", "zoo_figure"]
@@ -31,6 +31,7 @@ def _channel_matrix(ax, mask, colors=None, title=None, tick_labels=True):
         ax.set_title(title, fontsize=10)
 
 
+@figure
 def connections_figure(masks):
     """One panel per number of groups: which input channels each output channel reads,
     coloured by group."""
@@ -47,13 +48,14 @@ def connections_figure(masks):
     return fig
 
 
+@figure
 def svd_figure(kernels, svals, tol, floor=1e-12):
     """Top: each kernel; bottom: its singular values relative to the largest, on a log scale,
     with the tolerance dashed."""
     fig, axes = plt.subplots(2, len(kernels), figsize=(10, 3.6),
                              gridspec_kw={"height_ratios": [1, 1.1]})
     for (name, kern), ax_k, ax_s in zip(kernels.items(), axes[0], axes[1]):
-        show_grid(ax_k, kern, title=name, cmap="coolwarm", fmt="{:.3g}", fontsize=9,
+        show_grid(ax_k, kern, title=name, cmap=DIVERGING, fmt="{:.3g}", fontsize=9,
                   vmin=-kern.abs().max(), vmax=kern.abs().max())
         rel = (svals[name] / svals[name][0]).numpy()
         ax_s.bar(range(1, 4), np.maximum(rel, floor),
@@ -66,11 +68,13 @@ def svd_figure(kernels, svals, tol, floor=1e-12):
         ax_s.set_ylim(floor, 10)
         ax_s.set_xticks(range(1, 4), [r"$\sigma_1$", r"$\sigma_2$", r"$\sigma_3$"])
     axes[1, 0].set_ylabel(r"$\sigma / \sigma_1$ (log scale)")
-    axes[1, 0].legend(loc="upper right", fontsize=8)
+    fig.legend(*axes[1, 0].get_legend_handles_labels(), loc="upper center",
+               bbox_to_anchor=(0.5, 0.0), frameon=False, fontsize=10)
     fig.tight_layout()
     return fig
 
 
+@figure
 def shuffle_figure(order, groups):
     """Channels before and after a shuffle, coloured by their group, with the groups of the
     next grouped layer dashed."""
@@ -104,6 +108,7 @@ def shuffle_figure(order, groups):
     return fig
 
 
+@figure
 def shuffle_connections_figure(panels):
     """``panels``: {title: boolean (C_out, C_in) matrix}, side by side."""
     fig, axes = plt.subplots(1, len(panels), figsize=(5.6, 2.9))
@@ -115,6 +120,7 @@ def shuffle_connections_figure(panels):
     return fig
 
 
+@figure
 def composed_slice_figure(columns, rows, total):
     """Each intermediate channel m contributes column m times row m; their sum is the slice."""
     n = len(columns)
@@ -122,26 +128,28 @@ def composed_slice_figure(columns, rows, total):
     limit = max(float(total.abs().max()), 1e-9)
     for m, ax in enumerate(axes[:-1]):
         term = torch.outer(columns[m], rows[m])
-        show_grid(ax, term, cmap="coolwarm", fmt="{:.1f}", fontsize=7, vmin=-limit,
+        show_grid(ax, term, cmap=DIVERGING, fmt="{:.1f}", fontsize=7, vmin=-limit,
                   vmax=limit, title=f"$m = {m}$")
-    show_grid(axes[-1], total, cmap="coolwarm", fmt="{:.1f}", fontsize=7, vmin=-limit,
+    show_grid(axes[-1], total, cmap=DIVERGING, fmt="{:.1f}", fontsize=7, vmin=-limit,
               vmax=limit, title="sum: $w[o, c]$")
     fig.tight_layout()
     return fig
 
 
+@figure
 def low_rank_figure(kernel, approx):
     """A kernel, its best rank-1 approximation and the difference."""
     limit = float(kernel.abs().max())
     fig, axes = plt.subplots(1, 3, figsize=(6.6, 2.5))
     for ax, (title, values) in zip(axes, [("kernel", kernel), ("best rank 1", approx),
                                           ("difference", kernel - approx)]):
-        show_grid(ax, values, title=title, cmap="coolwarm", fmt="{:.2f}", fontsize=8,
+        show_grid(ax, values, title=title, cmap=DIVERGING, fmt="{:.2f}", fontsize=8,
                   vmin=-limit, vmax=limit)
     fig.tight_layout()
     return fig
 
 
+@figure
 def zoo_figure(results, standard):
     """Weights and multiply-adds of every layer type, relative to the standard layer, on a
     log scale: one horizontal bar pair per layer."""

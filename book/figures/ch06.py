@@ -5,29 +5,35 @@ the numbers that the page asserts.
 """
 from __future__ import annotations
 
+from fractions import Fraction
+
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.colors import Normalize, to_rgb
 from matplotlib.patches import Rectangle
 
 from .animate import animation
-from .common import WINDOW_COLORS, as_numpy, cell_panels, outline, show_grid
+from .common import (WINDOW_COLORS, as_numpy, bare, cell_panels, colorbar, figure, outline,
+                     show_grid)
 
 __all__ = ["cells", "zero_insertion_movie", "stamps_figure", "overlap_movie",
            "checkerboard_figure", "tf_same_figure", "matrix_figure", "phases_figure",
            "down_up_figure", "pixel_shuffle_figure"]
 
 INPUT, INSERTED, PADDING = "#9ecae1", "#fdd0a2", "#e6e6e6"   # pixel, zero, padding
-PHASE_COLORS = ["#fdd0a2", "#c7e9c0", "#9ecae1", "#dadaeb", "#fcbba1", "#d9d9d9",
-                "#fee391", "#a1d99b", "#bcbddc"]
+# One colour a phase: matplotlib's ten distinct hues (tab10, less grey), lightened halfway to
+# white so that black numbers read on them.
+PHASE_COLORS = [tuple(0.5 + 0.5 * v for v in to_rgb(plt.cm.tab10(n)))
+                for n in (0, 1, 2, 3, 4, 5, 6, 8, 9)]
 
 
 def cells(ax, values, faces=None, fmt="{:g}", fontsize=9, title=None, cmap=None,
-          vmin=None, vmax=None):
+          vmin=None, vmax=None, labels=None):
     """Draw a grid of cells; NaN cells are left empty (white, no number).
 
     ``faces`` gives one colour per cell (or None: white); otherwise, with ``cmap``, a
-    cell's colour follows its value.
+    cell's colour follows its value. ``labels``, one string per cell, are written under
+    the numbers.
     """
     array = np.asarray(as_numpy(values), dtype=float)
     rows, cols = array.shape
@@ -47,7 +53,8 @@ def cells(ax, values, faces=None, fmt="{:g}", fontsize=9, title=None, cmap=None,
                                    lw=0.5))
             if np.isfinite(value):
                 dark = np.dot(to_rgb(face), (0.3, 0.59, 0.11)) < 0.5
-                ax.text(c, r, fmt.format(value), ha="center", va="center",
+                text = fmt.format(value) + (f"\n{labels[r][c]}" if labels else "")
+                ax.text(c, r, text, ha="center", va="center", linespacing=1.3,
                         fontsize=fontsize, color="white" if dark else "black")
     ax.set_xlim(-0.5, cols - 0.5)
     ax.set_ylim(rows - 0.5, -0.5)
@@ -60,6 +67,7 @@ def cells(ax, values, faces=None, fmt="{:g}", fontsize=9, title=None, cmap=None,
 
 
 
+@figure
 def zero_insertion_movie(x, w, y, stride):
     """View 1 in motion: insert s - 1 zeros, pad k - 1, slide the flipped kernel.
 
@@ -124,6 +132,7 @@ def zero_insertion_movie(x, w, y, stride):
     return animation(fig, draw, 3 + out_h * out_w, interval=700, dpi=80)
 
 
+@figure
 def stamps_figure(x, w, stamps, y, stride):
     """View 3, readable: the stamps laid out like the input pixels, and their sum."""
     x, w, y = (np.asarray(as_numpy(t), dtype=float) for t in (x, w, y))
@@ -150,6 +159,7 @@ def stamps_figure(x, w, stamps, y, stride):
     return fig
 
 
+@figure
 def overlap_movie(n, k, stride, counts):
     """Stamping with overlaps: each pixel of an n x n image of ones stamps a k x k
     kernel of ones; the output counts the stamps on each pixel and ends as ``counts``
@@ -192,25 +202,33 @@ def overlap_movie(n, k, stride, counts):
     return animation(fig, draw_checked, n * n + 1, interval=500, dpi=80)
 
 
+@figure
 def checkerboard_figure(even, tconv_flat, resize_conv):
     """Even tap counts (k = 4, s = 2), then a constant image through a transposed
-    convolution (k = 3, s = 2) and through resize-then-convolve, side by side."""
-    fig, axes = plt.subplots(1, 3, figsize=(9.6, 3.5))
-    show_grid(axes[0], even, title="taps per pixel, k = 4, s = 2", fontsize=8)
-    panels = [(axes[1], tconv_flat, "constant image,\ntransposed conv k = 3, s = 2",
-               None),
-              (axes[2], resize_conv, "constant image, nearest\nresize, then 3×3 conv",
-               1.2)]
-    for ax, image, title, vmax in panels:
-        ax.imshow(as_numpy(image), cmap="gray", vmin=0, vmax=vmax)
-        ax.set_title(title, fontsize=10)
-        ax.set_xticks([])
-        ax.set_yticks([])
-    axes[0].title.set_fontsize(10)
-    fig.tight_layout()
+    convolution (k = 3, s = 2) and through resize-then-convolve, side by side on one colour
+    scale, whose bar is ticked at the values the two images take."""
+    fig, axes = plt.subplots(1, 3, figsize=(9.6, 3.5), layout="constrained")
+    show_grid(axes[0], even, title="taps per pixel, k = 4, s = 2", fontsize=9)
+    axes[0].title.set_fontsize(11)
+    images = [as_numpy(tconv_flat), as_numpy(resize_conv)]
+    titles = ["constant image,\ntransposed conv k = 3, s = 2",
+              "constant image, nearest\nresize, then 3×3 conv"]
+    top = max(float(image.max()) for image in images)
+    for ax, image, title in zip(axes[1:], images, titles):
+        shown = ax.imshow(image, cmap="viridis", vmin=0, vmax=top)
+        ax.set_title(title, fontsize=11)
+        bare(ax)
+    levels = np.unique(np.round(np.concatenate([image.ravel() for image in images]), 6))
+    ticks = labels = None
+    if len(levels) <= 8:                     # few values: tick each, as a fraction
+        ticks = levels
+        labels = [str(Fraction(float(v)).limit_denominator(100)) for v in levels]
+    colorbar(fig, shown, list(axes[1:]), label="pixel value (both images)", ticks=ticks,
+             ticklabels=labels)
     return fig
 
 
+@figure
 def tf_same_figure(full):
     """The full output with TF's 'SAME' crop (red) and PyTorch's (blue, dashed)."""
     fig, ax = plt.subplots(figsize=(2.6, 2.8))
@@ -221,6 +239,7 @@ def tf_same_figure(full):
     return fig
 
 
+@figure
 def matrix_figure(A, in_shape, out_shape):
     """The matrix of a small convolution, its rows and columns named by pixel."""
     (H, W), (oh, ow) = in_shape, out_shape
@@ -235,20 +254,25 @@ def matrix_figure(A, in_shape, out_shape):
     return fig
 
 
+@figure
 def phases_figure(kernels, strides, titles):
     """Each kernel with the taps of each phase (row and column remainder modulo its
-    stride) in one colour."""
-    fig, axes = plt.subplots(1, len(kernels), figsize=(3.3 * len(kernels), 3.6))
+    stride) in one colour, and labelled with the phase under the value."""
+    fig, axes = plt.subplots(1, len(kernels), figsize=(3.3 * len(kernels), 3.7))
     for ax, kernel, s, title in zip(np.atleast_1d(axes), kernels, strides, titles):
         kernel = np.asarray(as_numpy(kernel), dtype=float)
         rows, cols = kernel.shape
         faces = [[PHASE_COLORS[(r % s) * s + c % s] for c in range(cols)]
                  for r in range(rows)]
-        cells(ax, kernel, faces=faces, fmt="{:.3g}", fontsize=9, title=title)
+        phases = [[f"({r % s}, {c % s})" for c in range(cols)] for r in range(rows)]
+        cells(ax, kernel, faces=faces, fmt="{:.3g}", fontsize=9, title=title,
+              labels=phases)
+        ax.title.set_fontsize(11)
     fig.tight_layout()
     return fig
 
 
+@figure
 def down_up_figure(signals, titles):
     """1-D signals as stems, one row each: x, its downsampling, its upsampling, ..."""
     fig, axes = plt.subplots(len(signals), 1, figsize=(6.4, 1.05 * len(signals) + 0.3),
@@ -270,6 +294,7 @@ def down_up_figure(signals, titles):
     return fig
 
 
+@figure
 def pixel_shuffle_figure(channels, shuffled, stride):
     """The s² channel maps of a sub-pixel convolution and the image pixel_shuffle weaves
     from them, each phase in the colour of its channel."""

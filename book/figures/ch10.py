@@ -11,7 +11,8 @@ import torch
 import torch.nn.functional as F
 
 from .animate import light_png
-from .common import bare, markdown_table
+from .common import (DIVERGING, as_numpy, bare, colorbar, figure, markdown_table,
+                     symmetric_limits)
 
 __all__ = ["digits_split", "conv_same", "digits_figure", "training_figure",
            "layer_table", "kernels_figure", "flat_init_figure", "trained_figure"]
@@ -39,6 +40,7 @@ def conv_same(x, weight, bias):
     return out.reshape(n, c_out, h, w)
 
 
+@figure
 def digits_figure(x_train, y_train):
     """Two training images of every digit."""
     fig, axes = plt.subplots(2, 10, figsize=(10, 2.4))
@@ -52,6 +54,7 @@ def digits_figure(x_train, y_train):
     return light_png(fig)
 
 
+@figure
 def training_figure(history, floor=0.95):
     """Loss of the last batch and test accuracy, per epoch."""
     epochs = range(1, len(history) + 1)
@@ -78,49 +81,75 @@ def layer_table(modules, x):
     return markdown_table(["layer", "output shape", "parameters"], rows, align="llr")
 
 
+@figure
 def kernels_figure(kernels, sample, label, maps):
     """The first-layer kernels (top) and their feature maps for one digit (bottom)."""
     fig, axes = plt.subplots(2, 9, figsize=(10, 2.6))
     axes[0, 0].imshow(sample, cmap="gray_r")
-    axes[0, 0].set_title(f"digit {label}", fontsize=9)
+    axes[0, 0].set_title(f"digit {label}", fontsize=10)
     axes[1, 0].axis("off")
     for k in range(len(kernels)):
         limit = kernels[k].abs().max()
-        axes[0, k + 1].imshow(kernels[k], cmap="RdBu_r", vmin=-limit, vmax=limit)
-        axes[0, k + 1].set_title(f"kernel {k}", fontsize=9)
+        axes[0, k + 1].imshow(kernels[k], cmap=DIVERGING, vmin=-limit, vmax=limit)
+        axes[0, k + 1].set_title(f"kernel {k}", fontsize=10)
         axes[1, k + 1].imshow(maps[k], cmap="gray_r")
     bare(*axes.flat)
     fig.tight_layout()
     return light_png(fig)
 
 
-def flat_init_figure(outputs):
-    """``outputs``: (title, 2-D output) pairs, each drawn with its own grey scale."""
-    fig, axes = plt.subplots(1, len(outputs), figsize=(10, 2.9))
-    for ax, (title, picture) in zip(axes, outputs):
-        ax.imshow(picture, cmap="gray")
-        ax.set_title(title, fontsize=9)
+def _deviations(outputs, level, border):
+    """Each 2-D output on a constant input ``level`` as its difference from the mean of its
+    middle (``border`` pixels in from every side, where the page measures the checkerboard),
+    in % of ``level``; and the limits, symmetric about 0, of the middles of them all."""
+    shown = {}
+    for title, picture in outputs.items():
+        picture = as_numpy(picture)
+        middle = picture[border:-border, border:-border]
+        shown[title] = 100 * (picture - middle.mean()) / level
+    limits = symmetric_limits(*(d[border:-border, border:-border] for d in shown.values()))
+    return shown, limits
+
+
+DEVIATION_LABEL = "output − mean of its middle,\n% of the constant input"
+
+
+@figure
+def flat_init_figure(outputs, level, border):
+    """``outputs``: (title, 2-D output on a constant input ``level``) pairs, side by side on
+    one colour scale: each pixel's difference from the mean of the middle (see
+    `_deviations`), so that a flat output is white and a checkerboard stands out."""
+    shown, limits = _deviations(dict(outputs), level, border)
+    fig, axes = plt.subplots(1, len(outputs), figsize=(10, 3.1), layout="constrained")
+    for ax, (title, picture) in zip(axes, shown.items()):
+        image = ax.imshow(picture, cmap=DIVERGING, **limits)
+        ax.set_title(title, fontsize=10)
     bare(*axes)
-    fig.tight_layout()
-    return light_png(fig)
+    colorbar(fig, image, list(axes), label=DEVIATION_LABEL, extend="both", shrink=0.9)
+    return light_png(fig, colors=256)          # a smooth colour bar
 
 
-def trained_figure(rows, flat_outputs):
+@figure
+def trained_figure(rows, flat_outputs, level, border):
     """``rows``: (title, (K, 1, H, W) pictures); ``flat_outputs``: title -> 2-D output
-    on a constant input, drawn in an extra column for the rows that have one."""
+    on a constant input ``level``, drawn in an extra column for the rows that have one, on
+    one colour scale (see `flat_init_figure`)."""
     n = len(rows[0][1])
-    fig, axes = plt.subplots(len(rows), n + 2, figsize=(10, 1.6 * len(rows)))
+    shown, limits = _deviations(flat_outputs, level, border)
+    fig, axes = plt.subplots(len(rows), n + 2, figsize=(10, 1.7 * len(rows)),
+                             layout="constrained")
     for r, (title, pictures) in enumerate(rows):
-        axes[r, 0].text(0.5, 0.5, title, ha="center", va="center", fontsize=9)
+        axes[r, 0].text(0.5, 0.5, title, ha="center", va="center", fontsize=13)
         axes[r, 0].axis("off")
         for c, picture in enumerate(pictures):
             axes[r, c + 1].imshow(picture[0], cmap="gray_r", vmin=0, vmax=1)
-        if title in flat_outputs:
-            axes[r, -1].imshow(flat_outputs[title], cmap="gray")
+        if title in shown:
+            image = axes[r, -1].imshow(shown[title], cmap=DIVERGING, **limits)
         else:
             axes[r, -1].axis("off")
-    first = next(r for r, (title, _) in enumerate(rows) if title in flat_outputs)
-    axes[first, -1].set_title("constant input", fontsize=9)
+    flat_rows = [r for r, (title, _) in enumerate(rows) if title in shown]
+    axes[flat_rows[0], -1].set_title("constant input", fontsize=10)
     bare(*axes[:, 1:].flat)
-    fig.tight_layout()
-    return light_png(fig)
+    colorbar(fig, image, [axes[r, -1] for r in flat_rows], label=DEVIATION_LABEL,
+             extend="both", shrink=0.9)
+    return light_png(fig, colors=256)          # a smooth colour bar
