@@ -9,10 +9,10 @@ computing the same convolution, side by side: Python loops over the output posit
 ``--loop-sizes``), im2col in plain PyTorch (``F.pad``, two ``Tensor.unfold`` views, one copy,
 one ``matmul``: the method of chapter 9) and ``F.conv2d``; on the CPU, and ``F.conv2d`` also on
 the first CUDA GPU when there is one. The first two are ``conv2d_loops`` and ``conv2d_gemm`` of
-book/benchmarking.py, the functions the book's page on timing (book/09_timing.md) measures on
+book/figures/benchmarking.py, the functions the book's page on timing (book/09_timing.md) measures on
 build. The results are compared with ``F.conv2d`` before anything is timed.
 
-Measurement (book/benchmarking.py): each function is called a few times first, then timed in
+Measurement (book/figures/benchmarking.py): each function is called a few times first, then timed in
 ``--rounds`` interleaved rounds (every method once per round, so a busy spell of the machine
 slows all of them alike); each sample repeats the call enough times to last 2 ms. ``--clock
 cpu`` reads the processor time of the process instead of the wall clock: with ``--threads 1``,
@@ -42,9 +42,10 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "book"))
-from benchmarking import (Spread, conv2d_gemm, conv2d_loops, machine,  # noqa: E402
-                          ordering, paired_ratios, spread, time_side_by_side)
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "book"))   # book/figures
+from figures.benchmarking import (Spread, conv2d_gemm, conv2d_loops,  # noqa: E402
+                                  machine, ordering, paired_ratios, spread,
+                                  time_side_by_side)
 
 
 def cpu_backend(x, weight, padding):

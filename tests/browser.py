@@ -5,7 +5,7 @@ a reader would notice: uncaught exceptions and console errors, failed requests, 
 not load, math left untypeset by MathJax, tables (rendered ones, and Markdown tables left as raw
 pipe text), the page's height, anything wider than the window or than the text column (without
 a scrollbar of its own), and whether every embedded animation (``div.book-animation``, made by
-book/animate.py) steps and plays. `Tab` keeps a page open to interact with it (the
+book/figures/animate.py) steps and plays. `Tab` keeps a page open to interact with it (the
 convolution explorer's test moves its sliders and presses keys).
 """
 from __future__ import annotations

@@ -259,19 +259,14 @@ PAGE = """<!DOCTYPE html><html><head><meta charset="utf-8"></head>
 
 
 def _player(broken=False):
-    """An animation from book/animate.py, or one whose script refers to a name that is not
-    there (as a player would whose JavaScript failed)."""
-    import sys
-
+    """An animation from book/figures/animate.py, or one whose script refers to a name that is
+    not there (as a player would whose JavaScript failed)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    sys.path.insert(0, str(REPO / "book"))
-    try:
-        from animate import animation
-    finally:
-        sys.path.remove(str(REPO / "book"))
+    from figures.animate import animation
     fig, ax = plt.subplots(figsize=(1.5, 1.5))
+    ax.axis("off")                 # no text: animation() refuses text a reader cannot read
     line, = ax.plot([0, 1], [0, 0])
     html = animation(fig, lambda i: line.set_ydata([0, i]), frames=3, interval=100).data
     return html.replace("new Animation(", "new Animashun(") if broken else html

@@ -2,7 +2,7 @@
 
 Each page's code cells run in order, as the book build runs them (a fresh namespace, the working
 folder book/, matplotlib's Agg backend). Every function they define, and every function of the
-book's helper modules (book/*.py), goes through the checks of every graded exercise whose stub it
+book's helper modules (book/figures), goes through the checks of every graded exercise whose stub it
 could stand in for, whatever its name (it accepts the stub's required arguments, and needs no
 more than the stub takes): the visible cases and the hidden cases of a few seeds. Each check must
 fail. A book function that passed one would hand a learner the points for copying the reading
@@ -14,8 +14,8 @@ import importlib
 import inspect
 import io
 import os
+import pkgutil
 import re
-import sys
 import types
 import warnings
 
@@ -54,14 +54,14 @@ def code_cells(page):
 
 @contextlib.contextmanager
 def _in_book_folder():
-    saved_cwd, saved_path = os.getcwd(), list(sys.path)
+    """The pages' working folder; their helpers (book/figures) are importable anywhere in the
+    tests (``pythonpath`` in pyproject.toml)."""
+    saved_cwd = os.getcwd()
     os.chdir(BOOK)
-    sys.path.insert(0, str(BOOK))
     try:
         yield
     finally:
         os.chdir(saved_cwd)
-        sys.path[:] = saved_path
 
 
 def book_functions(page):
@@ -125,13 +125,15 @@ def could_stand_in(function, stub):
 
 
 def helper_functions():
-    """{name: [function]}: the functions the book's helper modules (book/*.py) define."""
+    """{name: [function]}: the functions the book's helper modules (book/figures) define."""
+    import figures
     found = {}
     with _in_book_folder():
-        for path in sorted(BOOK.glob("*.py")):
-            module = importlib.import_module(path.stem)
+        for info in sorted(pkgutil.iter_modules(figures.__path__), key=lambda i: i.name):
+            module = importlib.import_module(f"figures.{info.name}")
             for name, value in vars(module).items():
-                if isinstance(value, types.FunctionType) and value.__module__ == path.stem:
+                if (isinstance(value, types.FunctionType)
+                        and value.__module__ == module.__name__):
                     found.setdefault(name, []).append(value)
     return found
 

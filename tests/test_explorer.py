@@ -13,7 +13,6 @@
 
 `make test` builds the book first (`make book`), so _build/html is current.
 """
-import importlib.util
 import json
 
 import pytest
@@ -26,9 +25,7 @@ from tests.test_book_answers import code_cells
 
 BOOK = REPO / "book"
 PAGE = REPO / "_build" / "html" / "book" / "06_explorer.html"
-_spec = importlib.util.spec_from_file_location("explorer_check", BOOK / "explorer_check.py")
-explorer_check = importlib.util.module_from_spec(_spec)      # a book module, not on sys.path
-_spec.loader.exec_module(explorer_check)
+from figures import explorer_check  # noqa: E402 - book/ is on pytest's pythonpath
 
 pytestmark = pytest.mark.slow
 needs_chromium = pytest.mark.skipif(

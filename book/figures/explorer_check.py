@@ -33,7 +33,7 @@ from pathlib import Path
 
 import torch.nn.functional as F
 
-ARITHMETIC_JS = Path(__file__).resolve().parent / "_ext" / "static" / "conv_arithmetic.js"
+ARITHMETIC_JS = Path(__file__).resolve().parent.parent / "_ext" / "static" / "conv_arithmetic.js"
 FIELDS = ("size", "kernel", "stride", "padding", "dilation", "outputPadding")
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
 

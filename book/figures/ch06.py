@@ -1,40 +1,42 @@
-"""Figures and moving pictures of chapters 6 and 7 (transposed convolution, upsampling,
-gradients).
+"""Chapter 6 (transposed convolution; upsampling): figures and moving pictures.
 
-The pages keep the teaching code; the drawing lives here, called from hidden cells.
-Every function takes the tensors the page computed and checked, so a figure shows
-exactly the numbers that the page asserts. The moving pictures use `animate.animation`:
-a player with play, pause and step buttons, every frame embedded.
+Every function takes the tensors the page computed and checked, so a figure shows exactly
+the numbers that the page asserts.
 """
 from __future__ import annotations
 
+from fractions import Fraction
 
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.colors import Normalize, to_rgb
 from matplotlib.patches import Rectangle
 
-from animate import animation
-from course_plots import WINDOW_COLORS, _as_numpy, outline, show_grid
+from .animate import animation
+from .common import (WINDOW_COLORS, as_numpy, bare, cell_panels, colorbar, figure, outline,
+                     show_grid)
 
-__all__ = ["zero_insertion_movie", "stamps_figure", "overlap_movie",
+__all__ = ["cells", "zero_insertion_movie", "stamps_figure", "overlap_movie",
            "checkerboard_figure", "tf_same_figure", "matrix_figure", "phases_figure",
-           "down_up_figure", "pixel_shuffle_figure", "weight_grad_figure",
-           "loss_figure", "read_patterns_figure", "read_counts_figure"]
+           "down_up_figure", "pixel_shuffle_figure", "read_patterns_figure",
+           "read_counts_figure"]
 
 INPUT, INSERTED, PADDING = "#9ecae1", "#fdd0a2", "#e6e6e6"   # pixel, zero, padding
-PHASE_COLORS = ["#fdd0a2", "#c7e9c0", "#9ecae1", "#dadaeb", "#fcbba1", "#d9d9d9",
-                "#fee391", "#a1d99b", "#bcbddc"]
+# One colour a phase: matplotlib's ten distinct hues (tab10, less grey), lightened halfway to
+# white so that black numbers read on them.
+PHASE_COLORS = [tuple(0.5 + 0.5 * v for v in to_rgb(plt.cm.tab10(n)))
+                for n in (0, 1, 2, 3, 4, 5, 6, 8, 9)]
 
 
 def cells(ax, values, faces=None, fmt="{:g}", fontsize=9, title=None, cmap=None,
-          vmin=None, vmax=None):
+          vmin=None, vmax=None, labels=None):
     """Draw a grid of cells; NaN cells are left empty (white, no number).
 
     ``faces`` gives one colour per cell (or None: white); otherwise, with ``cmap``, a
-    cell's colour follows its value.
+    cell's colour follows its value. ``labels``, one string per cell, are written under
+    the numbers.
     """
-    array = np.asarray(_as_numpy(values), dtype=float)
+    array = np.asarray(as_numpy(values), dtype=float)
     rows, cols = array.shape
     ax.clear()
     finite = array[np.isfinite(array)]
@@ -52,7 +54,8 @@ def cells(ax, values, faces=None, fmt="{:g}", fontsize=9, title=None, cmap=None,
                                    lw=0.5))
             if np.isfinite(value):
                 dark = np.dot(to_rgb(face), (0.3, 0.59, 0.11)) < 0.5
-                ax.text(c, r, fmt.format(value), ha="center", va="center",
+                text = fmt.format(value) + (f"\n{labels[r][c]}" if labels else "")
+                ax.text(c, r, text, ha="center", va="center", linespacing=1.3,
                         fontsize=fontsize, color="white" if dark else "black")
     ax.set_xlim(-0.5, cols - 0.5)
     ax.set_ylim(rows - 0.5, -0.5)
@@ -63,16 +66,9 @@ def cells(ax, values, faces=None, fmt="{:g}", fontsize=9, title=None, cmap=None,
     return ax
 
 
-def _panels(widths, height, cell=0.42, top=0.75):
-    """A row of axes whose cells all have the same size on screen."""
-    fig, axes = plt.subplots(1, len(widths), gridspec_kw={"width_ratios": widths},
-                             figsize=(cell * (sum(widths) + 1.5 * len(widths)),
-                                      cell * height + top))
-    return fig, np.atleast_1d(axes)
 
 
-# --- chapter 6 ----------------------------------------------------------------------
-
+@figure
 def zero_insertion_movie(x, w, y, stride):
     """View 1 in motion: insert s - 1 zeros, pad k - 1, slide the flipped kernel.
 
@@ -80,7 +76,7 @@ def zero_insertion_movie(x, w, y, stride):
     F.conv_transpose2d(x, w, stride). Frame 0 shows x, frame 1 the inserted zeros,
     frame 2 the padding and the flipped kernel, then one frame per output pixel.
     """
-    x, w, y = (np.asarray(_as_numpy(t), dtype=float) for t in (x, w, y))
+    x, w, y = (np.asarray(as_numpy(t), dtype=float) for t in (x, w, y))
     (h, wd), k, s = x.shape, w.shape[0], stride
     border = k - 1
     size_h, size_w = (h - 1) * s + 1 + 2 * border, (wd - 1) * s + 1 + 2 * border
@@ -107,7 +103,7 @@ def zero_insertion_movie(x, w, y, stride):
             inserted_faces[r][c] = INPUT if on_pixel else INSERTED
     padded_faces = [[f or PADDING for f in row] for row in inserted_faces]
 
-    fig, (ax_in, ax_k, ax_out) = _panels([size_w, k, out_w], size_h)
+    fig, (ax_in, ax_k, ax_out) = cell_panels([size_w, k, out_w], size_h)
     captions = ["the input x", f"1. insert s - 1 = {s - 1} zero(s) between pixels",
                 f"2. pad k - 1 = {border} zeros on every side, flip the kernel"]
 
@@ -137,9 +133,10 @@ def zero_insertion_movie(x, w, y, stride):
     return animation(fig, draw, 3 + out_h * out_w, interval=700, dpi=80)
 
 
+@figure
 def stamps_figure(x, w, stamps, y, stride):
     """View 3, readable: the stamps laid out like the input pixels, and their sum."""
-    x, w, y = (np.asarray(_as_numpy(t), dtype=float) for t in (x, w, y))
+    x, w, y = (np.asarray(as_numpy(t), dtype=float) for t in (x, w, y))
     h, wd = x.shape
     k = w.shape[0]
     fig = plt.figure(figsize=(9.0, 5.6))
@@ -148,7 +145,7 @@ def stamps_figure(x, w, stamps, y, stride):
     positions = [(i, j) for i in range(h) for j in range(wd)]
     for n, ((i, j), stamp) in enumerate(zip(positions, stamps)):
         ax = fig.add_subplot(grid[i, j])
-        stamp = np.asarray(_as_numpy(stamp), dtype=float)
+        stamp = np.asarray(as_numpy(stamp), dtype=float)
         region = np.full(stamp.shape, np.nan)
         region[stride * i:stride * i + k, stride * j:stride * j + k] = 1
         cells(ax, stamp * region, cmap="Blues", vmin=0, vmax=vmax,
@@ -163,14 +160,15 @@ def stamps_figure(x, w, stamps, y, stride):
     return fig
 
 
+@figure
 def overlap_movie(n, k, stride, counts):
     """Stamping with overlaps: each pixel of an n x n image of ones stamps a k x k
     kernel of ones; the output counts the stamps on each pixel and ends as ``counts``
     (the page's F.conv_transpose2d of ones), the checkerboard."""
-    counts = np.asarray(_as_numpy(counts), dtype=float)
+    counts = np.asarray(as_numpy(counts), dtype=float)
     size = counts.shape[0]
     levels = {0: "white", 1: "#deebf7", 2: "#6baed6", 3: "#3182bd", 4: "#08519c"}
-    fig, (ax_in, ax_out) = _panels([n, size], size, cell=0.4)
+    fig, (ax_in, ax_out) = cell_panels([n, size], size, cell=0.4)
 
     def draw(frame):
         total = np.zeros_like(counts)
@@ -205,25 +203,33 @@ def overlap_movie(n, k, stride, counts):
     return animation(fig, draw_checked, n * n + 1, interval=500, dpi=80)
 
 
+@figure
 def checkerboard_figure(even, tconv_flat, resize_conv):
     """Even tap counts (k = 4, s = 2), then a constant image through a transposed
-    convolution (k = 3, s = 2) and through resize-then-convolve, side by side."""
-    fig, axes = plt.subplots(1, 3, figsize=(9.6, 3.5))
-    show_grid(axes[0], even, title="taps per pixel, k = 4, s = 2", fontsize=8)
-    panels = [(axes[1], tconv_flat, "constant image,\ntransposed conv k = 3, s = 2",
-               None),
-              (axes[2], resize_conv, "constant image, nearest\nresize, then 3×3 conv",
-               1.2)]
-    for ax, image, title, vmax in panels:
-        ax.imshow(_as_numpy(image), cmap="gray", vmin=0, vmax=vmax)
-        ax.set_title(title, fontsize=10)
-        ax.set_xticks([])
-        ax.set_yticks([])
-    axes[0].title.set_fontsize(10)
-    fig.tight_layout()
+    convolution (k = 3, s = 2) and through resize-then-convolve, side by side on one colour
+    scale, whose bar is ticked at the values the two images take."""
+    fig, axes = plt.subplots(1, 3, figsize=(9.6, 3.5), layout="constrained")
+    show_grid(axes[0], even, title="taps per pixel, k = 4, s = 2", fontsize=9)
+    axes[0].title.set_fontsize(11)
+    images = [as_numpy(tconv_flat), as_numpy(resize_conv)]
+    titles = ["constant image,\ntransposed conv k = 3, s = 2",
+              "constant image, nearest\nresize, then 3×3 conv"]
+    top = max(float(image.max()) for image in images)
+    for ax, image, title in zip(axes[1:], images, titles):
+        shown = ax.imshow(image, cmap="viridis", vmin=0, vmax=top)
+        ax.set_title(title, fontsize=11)
+        bare(ax)
+    levels = np.unique(np.round(np.concatenate([image.ravel() for image in images]), 6))
+    ticks = labels = None
+    if len(levels) <= 8:                     # few values: tick each, as a fraction
+        ticks = levels
+        labels = [str(Fraction(float(v)).limit_denominator(100)) for v in levels]
+    colorbar(fig, shown, list(axes[1:]), label="pixel value (both images)", ticks=ticks,
+             ticklabels=labels)
     return fig
 
 
+@figure
 def tf_same_figure(full):
     """The full output with TF's 'SAME' crop (red) and PyTorch's (blue, dashed)."""
     fig, ax = plt.subplots(figsize=(2.6, 2.8))
@@ -234,6 +240,7 @@ def tf_same_figure(full):
     return fig
 
 
+@figure
 def matrix_figure(A, in_shape, out_shape):
     """The matrix of a small convolution, its rows and columns named by pixel."""
     (H, W), (oh, ow) = in_shape, out_shape
@@ -248,27 +255,32 @@ def matrix_figure(A, in_shape, out_shape):
     return fig
 
 
+@figure
 def phases_figure(kernels, strides, titles):
     """Each kernel with the taps of each phase (row and column remainder modulo its
-    stride) in one colour."""
-    fig, axes = plt.subplots(1, len(kernels), figsize=(3.3 * len(kernels), 3.6))
+    stride) in one colour, and labelled with the phase under the value."""
+    fig, axes = plt.subplots(1, len(kernels), figsize=(3.3 * len(kernels), 3.7))
     for ax, kernel, s, title in zip(np.atleast_1d(axes), kernels, strides, titles):
-        kernel = np.asarray(_as_numpy(kernel), dtype=float)
+        kernel = np.asarray(as_numpy(kernel), dtype=float)
         rows, cols = kernel.shape
         faces = [[PHASE_COLORS[(r % s) * s + c % s] for c in range(cols)]
                  for r in range(rows)]
-        cells(ax, kernel, faces=faces, fmt="{:.3g}", fontsize=9, title=title)
+        phases = [[f"({r % s}, {c % s})" for c in range(cols)] for r in range(rows)]
+        cells(ax, kernel, faces=faces, fmt="{:.3g}", fontsize=9, title=title,
+              labels=phases)
+        ax.title.set_fontsize(11)
     fig.tight_layout()
     return fig
 
 
+@figure
 def down_up_figure(signals, titles):
     """1-D signals as stems, one row each: x, its downsampling, its upsampling, ..."""
     fig, axes = plt.subplots(len(signals), 1, figsize=(6.4, 1.05 * len(signals) + 0.3),
                              sharex=True)
-    length = max(len(_as_numpy(s)) for s in signals)
+    length = max(len(as_numpy(s)) for s in signals)
     for ax, signal, title in zip(axes, signals, titles):
-        values = np.asarray(_as_numpy(signal), dtype=float)
+        values = np.asarray(as_numpy(signal), dtype=float)
         markers, stems, base = ax.stem(range(len(values)), values)
         plt.setp(stems, lw=1.5)
         plt.setp(base, color="grey", lw=0.5)
@@ -283,11 +295,12 @@ def down_up_figure(signals, titles):
     return fig
 
 
+@figure
 def pixel_shuffle_figure(channels, shuffled, stride):
     """The s² channel maps of a sub-pixel convolution and the image pixel_shuffle weaves
     from them, each phase in the colour of its channel."""
-    channels = np.asarray(_as_numpy(channels), dtype=float)
-    shuffled = np.asarray(_as_numpy(shuffled), dtype=float)
+    channels = np.asarray(as_numpy(channels), dtype=float)
+    shuffled = np.asarray(as_numpy(shuffled), dtype=float)
     h, w = channels.shape[1:]
     fig = plt.figure(figsize=(9.0, 4.4))
     grid = fig.add_gridspec(stride, 2 * stride + 1,
@@ -305,51 +318,13 @@ def pixel_shuffle_figure(channels, shuffled, stride):
     return fig
 
 
-# --- chapter 7 ----------------------------------------------------------------------
-
-def weight_grad_figure(x_pad, g, grad_w, stride, taps=((0, 0), (1, 2))):
-    """The weight gradient as a correlation: for each chosen tap (a, b), the input
-    pixels that the upstream gradient multiplies, s apart (g dilated by the stride)."""
-    x_pad, g, grad_w = (np.asarray(_as_numpy(t), dtype=float)
-                        for t in (x_pad, g, grad_w))
-    fig, axes = _panels([x_pad.shape[1], g.shape[1], grad_w.shape[1]], x_pad.shape[0],
-                        cell=0.55)
-    show_grid(axes[0], x_pad, title="padded input x_pad", cmap="RdBu", vmin=-4, vmax=4,
-              fontsize=8)
-    show_grid(axes[1], g, title="upstream g", cmap="RdBu", vmin=-4, vmax=4, fontsize=8)
-    show_grid(axes[2], grad_w, title="∂L/∂w", cmap="RdBu", fmt="{:.0f}",
-              vmin=-1.8 * abs(grad_w).max(), vmax=1.8 * abs(grad_w).max(), fontsize=8)
-    oh, ow = g.shape
-    for n, (a, b) in enumerate(taps):
-        color = WINDOW_COLORS[n]
-        for i in range(oh):
-            for j in range(ow):
-                outline(axes[0], (stride * i + a, stride * j + b, 1, 1), color=color,
-                        lw=2.5 - n)
-        outline(axes[2], (a, b, 1, 1), color=color)
-    outline(axes[1], (0, 0, oh, ow), color="black", lw=1.5)
-    fig.tight_layout()
-    return fig
-
-
-def loss_figure(losses):
-    """The training loss per step, on a log scale."""
-    fig, ax = plt.subplots(figsize=(5.6, 2.6))
-    ax.semilogy(losses)
-    ax.set_xlabel("gradient step")
-    ax.set_ylabel("squared error")
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    return fig
-
-
-
+@figure
 def read_patterns_figure(patterns, titles):
-    """Boolean read patterns side by side: one row per output, one column per input, dark
-    where that output reads that input."""
-    patterns = [np.asarray(_as_numpy(p), dtype=bool) for p in patterns]
+    """Boolean read patterns side by side (the explorer's page): one row per output, one
+    column per input, dark where that output reads that input."""
+    patterns = [np.asarray(as_numpy(p), dtype=bool) for p in patterns]
     height = max(p.shape[0] for p in patterns)
-    fig, axes = _panels([p.shape[1] for p in patterns], height, cell=0.32, top=0.9)
+    fig, axes = cell_panels([p.shape[1] for p in patterns], height, cell=0.32, top=0.9)
     for ax, pattern, title in zip(axes, patterns, titles):
         faces = [["#08519c" if v else "white" for v in row] for row in pattern]
         cells(ax, np.full(pattern.shape, np.nan), faces=faces, title=title, fontsize=8)
@@ -357,11 +332,12 @@ def read_patterns_figure(patterns, titles):
     return fig
 
 
+@figure
 def read_counts_figure(counts, titles):
     """Grids of counts side by side (how many input cells each output cell reads)."""
-    counts = [np.asarray(_as_numpy(c), dtype=float) for c in counts]
+    counts = [np.asarray(as_numpy(c), dtype=float) for c in counts]
     height = max(c.shape[0] for c in counts)
-    fig, axes = _panels([c.shape[1] for c in counts], height, cell=0.32, top=0.9)
+    fig, axes = cell_panels([c.shape[1] for c in counts], height, cell=0.32, top=0.9)
     for ax, grid, title in zip(axes, counts, titles):
         cells(ax, grid, cmap="Blues", fmt="{:.0f}", fontsize=7, title=title, vmin=0)
         ax.set_ylim(height - 0.5, -0.5)

@@ -19,6 +19,8 @@ from IPython.display import HTML, Image as PNG
 from matplotlib.animation import FuncAnimation
 from PIL import Image
 
+from .common import check_readable, readable
+
 __all__ = ["animation", "light_png", "quantize_png", "ANIMATION_CLASS"]
 
 # Every player sits in <div class="book-animation">: the browser test finds, plays and steps them.
@@ -35,7 +37,9 @@ def quantize_png(png, colors=64):
 
 
 def light_png(fig, dpi=100, colors=64):
-    """``fig`` as a palette PNG for a cell to display; the figure is closed (not shown twice)."""
+    """``fig`` as a palette PNG for a cell to display; the figure is closed (not shown twice).
+    Its text is made readable at ``dpi`` (`common.readable`), and checked."""
+    check_readable(readable(fig, dpi), dpi)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
     plt.close(fig)
@@ -54,7 +58,9 @@ def animation(fig, draw, frames, interval=700, dpi=72, colors=64):
         colors: size of each frame's palette (None keeps matplotlib's full-colour PNGs).
     Returns:
         An `IPython.display.HTML` object; the figure is closed, so it is not shown twice.
+        The first frame's text must be readable at ``dpi`` (`common.check_readable`).
     """
+    check_readable(fig, dpi, tight=False)
     matplotlib.rcParams["animation.embed_limit"] = 8.0   # MiB; the players stay far below
     player = FuncAnimation(fig, draw, frames=frames, interval=interval, blit=False)
     fig.set_dpi(dpi)
