@@ -14,8 +14,8 @@ from .animate import light_png
 from .common import (DIVERGING, as_numpy, bare, colorbar, figure, markdown_table,
                      symmetric_limits)
 
-__all__ = ["digits_split", "conv_same", "digits_figure", "training_figure",
-           "layer_table", "kernels_figure", "flat_init_figure", "trained_figure"]
+__all__ = ["digits_split", "conv_same", "digits_figure", "training_figure", "layer_table",
+           "kernels_figure", "flat_init_figure", "trained_figure", "memory_figure"]
 
 
 def digits_split():
@@ -153,3 +153,23 @@ def trained_figure(rows, flat_outputs, level, border):
     colorbar(fig, image, [axes[r, -1] for r in flat_rows], label=DEVIATION_LABEL,
              extend="both", shrink=0.9)
     return light_png(fig, colors=256)          # a smooth colour bar
+
+
+@figure
+def memory_figure(names, activations, weights):
+    """Output elements (per image) and weights of each weight layer, on a log scale."""
+    fig, ax = plt.subplots(figsize=(8.5, 3.1))
+    at = range(len(names))
+    ax.bar([i - 0.2 for i in at], activations, width=0.4, color="tab:blue",
+           label="activations: output elements per image")
+    ax.bar([i + 0.2 for i in at], weights, width=0.4, color="tab:orange",
+           label="weights")
+    ax.set_yscale("log")
+    ax.set_xticks(list(at))
+    ax.set_xticklabels(names, rotation=45, ha="right", fontsize=8)
+    ax.set_ylabel("elements")
+    ax.legend(fontsize=8, loc="upper center", ncols=2, frameon=False,
+              bbox_to_anchor=(0.5, 1.16))
+    ax.spines[["top", "right"]].set_visible(False)
+    fig.tight_layout()
+    return light_png(fig)
