@@ -16,7 +16,7 @@ from matplotlib.patches import Rectangle
 
 from .animate import animation, light_png
 from .common import (WINDOW_COLORS, as_numpy, bare, cell_panels, colorbar, figure, outline,
-                     show_grid)
+                     readable, show_grid)
 
 __all__ = ["cells", "zero_insertion_movie", "stamps_figure", "overlap_movie",
            "checkerboard_figure", "tf_same_figure", "matrix_figure", "phases_figure",
@@ -446,6 +446,7 @@ def catalogue_figure(cases, frames=None, dpi=60):
     fig.tight_layout()
     if not frames:
         return light_png(fig)
+    readable(fig, dpi)               # the frames move patches only: the text stays as set here
     return animation(fig, draw, frames, interval=350, dpi=dpi)
 
 
@@ -470,6 +471,7 @@ def catalogue_movie(name, i, k, s, p, op):
         move_t(frame)
 
     fig.tight_layout()
+    readable(fig, 72)                # the frames move patches only: the text stays as set here
     return animation(fig, draw, i * i, interval=450, dpi=72)
 
 
