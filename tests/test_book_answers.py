@@ -64,6 +64,30 @@ def _in_book_folder():
         os.chdir(saved_cwd)
 
 
+@contextlib.contextmanager
+def _no_rendering():
+    """Pictures are drawn but not rendered: `figures.animate`'s players and PNGs (what takes
+    most of a page's time, and defines no function) return None while the pages run here. The
+    book's build renders and checks them."""
+    import matplotlib.pyplot as plt
+    import figures
+
+    def closed(fig, *args, **kwargs):
+        plt.close(fig)
+
+    modules = [importlib.import_module(f"figures.{info.name}")
+               for info in pkgutil.iter_modules(figures.__path__)]
+    saved = [(module, name, vars(module)[name]) for module in modules
+             for name in ("animation", "light_png") if name in vars(module)]
+    for module, name, _ in saved:
+        setattr(module, name, closed)
+    try:
+        yield
+    finally:
+        for module, name, original in saved:
+            setattr(module, name, original)
+
+
 def book_functions(page):
     """{name: [functions]}: every top-level function the page's code cells define, in order.
 
@@ -77,7 +101,7 @@ def book_functions(page):
     found = {}
     namespace = {"__name__": f"book_{page.stem}"}
     state = torch.random.get_rng_state()
-    with _in_book_folder(), warnings.catch_warnings(), \
+    with _in_book_folder(), warnings.catch_warnings(), _no_rendering(), \
             contextlib.redirect_stdout(io.StringIO()):
         warnings.simplefilter("ignore")
         try:
