@@ -25,6 +25,7 @@ from . import book_links
 from .book_links import BOOK_URL_PREFIX
 from .exercise_db import exercise_db
 from .install import install_lines
+from .notebook import parse_python
 from .nbgrader_config import REPO_ROOT
 
 __all__ = ["layout", "layout_all", "book_url", "section_title", "test_cells",
@@ -97,7 +98,7 @@ def _signature(cells, name):
         if cell["cell_type"] != "code":
             continue
         try:
-            tree = ast.parse(_source(cell))
+            tree = parse_python(_source(cell))
         except SyntaxError:
             continue
         for node in tree.body:

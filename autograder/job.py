@@ -66,7 +66,7 @@ def released_source(source):
 
 def _check_call(source):
     """(exercise, function, hidden) of the ``check(...)`` call in a test cell's source."""
-    for node in ast.walk(ast.parse(source)):
+    for node in ast.walk(nb.parse_python(source)):
         if (isinstance(node, ast.Call) and getattr(node.func, "id", None) == "check"
                 and len(node.args) >= 2 and isinstance(node.args[0], ast.Constant)
                 and isinstance(node.args[1], ast.Name)):

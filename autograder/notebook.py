@@ -16,11 +16,13 @@ metadata has ``grade`` true and ``solution`` false. The learner's code is every 
 """
 from __future__ import annotations
 
+import ast
 import json
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["Cell", "Notebook", "NotebookError", "parse", "read", "MAX_BYTES", "MAX_DEPTH",
+__all__ = ["Cell", "Notebook", "NotebookError", "parse", "read", "parse_python", "MAX_BYTES", "MAX_DEPTH",
            "MAX_CELLS"]
 
 MAX_BYTES = 32 * 2**20       # a course notebook is ~50 KB; outputs included, a few MB
@@ -197,3 +199,16 @@ def read(path, **limits) -> Notebook:
         reason = error.strerror or str(error)
         raise NotebookError(f"cannot be read ({reason})", reason) from None
     return parse(data, **limits)
+
+
+# CPython 3.11 keeps the depth of its AST-to-object conversion in state shared by all threads:
+# when one thread's ``ast.parse`` is interrupted mid-conversion (a garbage collection that runs
+# Python code, say) and another thread parses meanwhile, the first fails with "SystemError: AST
+# constructor recursion depth mismatch". Seen here on a Dask worker running two graders.
+_AST_LOCK = threading.Lock()
+
+
+def parse_python(source):
+    """``ast.parse(source)``, one thread at a time (see `_AST_LOCK`). Raises what it raises."""
+    with _AST_LOCK:
+        return ast.parse(source)

@@ -20,6 +20,8 @@ from __future__ import annotations
 import ast
 import re
 
+from .notebook import parse_python
+
 __all__ = ["review_reasons"]
 
 # Special attributes a plain program uses.
@@ -185,7 +187,7 @@ def review_reasons(cells, limit=10):
         code, found = _code(source)
         try:
             reader = _Reader()
-            reader.visit(ast.parse(code))
+            reader.visit(parse_python(code))
             found += reader.found
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             pass
