@@ -180,6 +180,16 @@ def torch_answer(kind, setting, *, read_pattern, dims=1):
     {"error": the refusal}. ``kind`` is "direct" (F.conv1d/2d) or "transposed" (or
     "stuffed", the same operation). A read is an input position, a list of ``dims`` ints.
     """
+    key = (kind, tuple(setting[f] for f in FIELDS), read_pattern, dims)
+    if key not in _ANSWERS:
+        _ANSWERS[key] = _torch_answer(kind, setting, read_pattern=read_pattern, dims=dims)
+    return _ANSWERS[key]
+
+
+_ANSWERS = {}        # PyTorch does not change its mind: each setting is asked once per process
+
+
+def _torch_answer(kind, setting, *, read_pattern, dims):
     conv = {("direct", 1): F.conv1d, ("direct", 2): F.conv2d}.get(
         (kind, dims), F.conv_transpose1d if dims == 1 else F.conv_transpose2d)
     arguments = dict(stride=setting["stride"], padding=setting["padding"],
