@@ -98,11 +98,11 @@ def total_points(assignment):
 
 # The test files that take longest (they grade whole classes through the real command) start
 # first, so that `make test`'s workers (pytest-xdist, a file per worker) end close together.
-LONGEST_FIRST = ("test_term.py", "test_one_notebook.py", "test_install.py", "test_adversarial.py",
-                 "test_corpus_cli.py", "test_exercises.py", "test_dask.py",
-                 "test_grading_runs.py", "test_book.py", "test_grading.py", "test_validate.py",
-                 "test_nbgrader_course.py", "test_criteria.py", "test_book_answers.py",
-                 "test_explorer.py", "test_book_links.py", "test_simulated_opinfo.py")
+LONGEST_FIRST = ("test_term.py", "test_one_notebook.py", "test_adversarial.py",
+                 "test_exercises.py", "test_dask.py", "test_grading_runs.py", "test_book.py",
+                 "test_grading.py", "test_validate.py", "test_corpus_cli.py",
+                 "test_book_answers.py", "test_nbgrader_course.py", "test_criteria.py",
+                 "test_simulated_opinfo.py", "test_install.py")
 
 
 def pytest_collection_modifyitems(items):
