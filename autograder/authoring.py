@@ -22,14 +22,13 @@ import string
 from pathlib import Path
 
 from . import book_links
-from .book_links import BOOK_URL_PREFIX
 from .exercise_db import exercise_db
 from .install import install_lines
 from .notebook import parse_python
 from .nbgrader_config import REPO_ROOT
 
 __all__ = ["layout", "layout_all", "book_url", "section_title", "test_cells",
-           "released_tests", "solution_sources", "filled_exercise", "BOOK_URL_PREFIX"]
+           "released_tests", "solution_sources", "filled_exercise"]
 
 # Where links point: a running Jupyter server serves the rendered book at /static/book/ (`make
 # book` adds _build/html to the environment's Jupyter static paths), and its contents API hands

@@ -12,7 +12,6 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import pytest
 
-from autograder.authoring import filled_exercise, solution_sources  # noqa: F401 - for the tests
 
 REPO = Path(__file__).resolve().parent.parent
 SOLUTIONS = REPO / "solutions"
@@ -53,6 +52,20 @@ def solution_functions(assignment):
     for grade_id, cell in solution_cells(notebook).items():
         exec(compile(cell_source(cell), f"<{assignment}:{grade_id}>", "exec"), namespace)
     return {name: namespace[name] for name in solution_cells(notebook)}
+
+
+def solution_sources(assignment):
+    """`autograder.authoring.solution_sources`, imported when first used: importing the
+    package's modules here, before any test, would bind ``autograder.exercise_db`` to the
+    submodule instead of the registry the tests import by that name."""
+    from autograder.authoring import solution_sources as sources
+    return sources(assignment)
+
+
+def filled_exercise(assignment, sources):
+    """`autograder.authoring.filled_exercise`, imported when first used (see above)."""
+    from autograder.authoring import filled_exercise as filled
+    return filled(assignment, sources)
 
 
 def write_submission(root, student, assignment, notebook):
