@@ -34,14 +34,15 @@ class _FunctionState:
         self.cells = function.__closure__ or ()
         self.contents = tuple(_contents(cell) for cell in self.cells)
 
-    def same(self, function, attributes=True):
-        """Whether ``function`` still holds what it held; with ``attributes=False`` only its
-        closure's contents are compared (its code and defaults are known by other means)."""
-        return ((not attributes or (function.__code__ is self.code
-                                    and function.__defaults__ is self.defaults
-                                    and function.__kwdefaults__ is self.kwdefaults))
-                and all(_contents(cell) is value
-                        for cell, value in zip(self.cells, self.contents)))
+    def same(self, function):
+        """Whether ``function`` still holds what it held: code, defaults and closure."""
+        return (function.__code__ is self.code and function.__defaults__ is self.defaults
+                and function.__kwdefaults__ is self.kwdefaults and self.same_closure())
+
+    def same_closure(self):
+        """Whether the closure's cells still hold what they held (its code and defaults may be
+        known by other means, `Snapshot.watch_setattr`)."""
+        return all(_contents(cell) is value for cell, value in zip(self.cells, self.contents))
 
 
 def _contents(cell):
@@ -74,7 +75,7 @@ class Snapshot:
         self.extra_live = dict(extra or {})
         self.names = {name: dict(vars(module)) for name, module in self.modules.items()}
         self.classes, self.functions = {}, {}
-        self._by_id, self._set = None, []
+        self._by_id, self._closures, self._set = None, [], []
         for name, module in self.modules.items():
             for attribute, value in list(vars(module).items()):
                 where = f"{name}.{attribute}"
@@ -95,6 +96,8 @@ class Snapshot:
         (every assignment to a function's ``__code__``, ``__defaults__`` or ``__kwdefaults__``
         raises one, however it is made)."""
         self._by_id = {id(function): where for where, (function, _) in self.functions.items()}
+        self._closures = [(where, state) for where, (_, state) in self.functions.items()
+                          if state.cells]
         self._set = []
 
     def note_setattr(self, target, attribute):
@@ -104,30 +107,33 @@ class Snapshot:
             self._set.append(where)
 
     def changes(self, limit=20):
-        """What differs from the snapshot (``"autograder.checks.run_check"``), at most ``limit``."""
+        """What differs from the snapshot (``"autograder.checks.run_check"``), at most ``limit``.
+
+        Runs after every graded call: each namespace is compared in one comprehension, and once
+        `watch_setattr` is on only the functions with a closure are read."""
         found = []
         for name, module in self.modules.items():
-            now = vars(module)
-            for attribute, original in self.names[name].items():
-                if now.get(attribute, _MISSING) is not original:
-                    found.append(f"{name}.{attribute}")
+            get = vars(module).get
+            found += [f"{name}.{attribute}" for attribute, original in self.names[name].items()
+                      if get(attribute, _MISSING) is not original]
         for where, (cls, attributes) in self.classes.items():
             now = vars(cls)
             if len(now) != len(attributes):
                 found.append(f"{where} (attributes added or removed)")
-            for attribute, original in attributes.items():
-                if now.get(attribute, _MISSING) is not original:
-                    found.append(f"{where}.{attribute}")
-        read = self._by_id is None
-        for where, (function, state) in self.functions.items():
-            if not state.same(function, attributes=read):
-                found.append(f"{where} (code, defaults or closure)")
+            found += [f"{where}.{attribute}" for attribute, original in attributes.items()
+                      if now.get(attribute, _MISSING) is not original]
+        if self._by_id is None:
+            found += [f"{where} (code, defaults or closure)"
+                      for where, (function, state) in self.functions.items()
+                      if not state.same(function)]
+        else:
+            found += [f"{where} (code, defaults or closure)"
+                      for where, state in self._closures if not state.same_closure()]
         found += [f"{where} (code, defaults or closure)" for where in self._set]
         for name, space in self.extra.items():
-            now = self.extra_live[name]
-            for attribute, original in space.items():
-                if now.get(attribute, _MISSING) is not original:
-                    found.append(f"{name}.{attribute}")
+            get = self.extra_live[name].get
+            found += [f"{name}.{attribute}" for attribute, original in space.items()
+                      if get(attribute, _MISSING) is not original]
         return list(dict.fromkeys(found))[:limit]
 
 

@@ -313,6 +313,9 @@ def test_a_second_run_grades_only_what_changed(graded, tmp_path):
                           timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert re.search(r"^1 notebook\(s\) graded in .*, \d+ unchanged", proc.stdout, re.M)
+    # --workers 2, one notebook to grade: one worker process (and sandbox) starts, not two
+    assert "Grading 1 notebook(s) (" in proc.stderr and "with 1 worker(s)" in proc.stderr, \
+        proc.stderr[-2000:]
     after = {(r["student_id"], r["assignment"]): r for r in read_csv(graded["out"])}
     assert after[("mutant_0", CH1)]["score"] == FULL
     assert {k: v for k, v in after.items() if k != ("mutant_0", CH1)} == before

@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -15,16 +16,43 @@ from tests.implementations import load_all
 pytestmark = pytest.mark.slow
 
 CH1 = "01_cross_correlation"
-# The tested PyTorch (a local CPU wheel here): an unpinned install would fetch the newest CUDA
-# build, gigabytes. A learner's own PyTorch is kept as it is.
-TORCH = "torch==2.13.0"
+
+
+def _torch_only(folder):
+    """``folder`` holding links to this environment's PyTorch and what PyTorch needs, each with
+    its ``.dist-info`` (so pip sees them installed), and nothing else: what ``pip install
+    torch==2.13.0`` would unpack there, without unpacking a gigabyte per test run."""
+    import importlib.metadata as metadata
+
+    from packaging.requirements import Requirement
+
+    folder.mkdir()
+    wanted, found = ["torch"], {}
+    while wanted:
+        distribution = metadata.distribution(wanted.pop())
+        name = distribution.metadata["Name"].lower().replace("_", "-")
+        if name in found or name == "setuptools":        # a fresh venv has its own setuptools
+            continue
+        found[name] = distribution
+        requirements = [Requirement(text) for text in distribution.requires or []]
+        wanted += [r.name for r in requirements
+                   if r.marker is None or r.marker.evaluate({"extra": ""})]
+    for distribution in found.values():
+        tops = {Path(str(f)).parts[0] for f in distribution.files or []}
+        for top in tops - {"..", "__pycache__"}:
+            source = Path(distribution.locate_file(top))
+            if source.exists() and not top.endswith(".pth"):
+                (folder / top).symlink_to(source)
+    assert (folder / "torch").is_dir() and not (folder / "autograder").exists()
+    return sorted(found)
 
 
 @pytest.fixture(scope="module")
 def venv(tmp_path_factory):
     """A fresh virtual environment with PyTorch only, into which an exercise's own setup cell,
     run outside the repository, installs the course (``pip install convolutions-hands-on==V``:
-    here from a wheel of the project, as if published; on Colab from PyPI)."""
+    here from a wheel of the project, as if published; on Colab from PyPI). PyTorch is this
+    environment's, linked (`_torch_only`); pip and the course's install see it as installed."""
     root = tmp_path_factory.mktemp("fresh")
     project = root / "project"      # a copy: building in the checkout would leave build/ there
     shutil.copytree(REPO / "autograder", project / "autograder",
@@ -33,12 +61,18 @@ def venv(tmp_path_factory):
     subprocess.run([sys.executable, "-m", "venv", str(root / "venv")], check=True, timeout=300)
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     python = str(root / "venv" / "bin" / "python")
-    for command in ([python, "-m", "pip", "install", "--quiet", TORCH],
-                    [python, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir",
-                     str(root / "wheels"), str(project)]):
-        proc = subprocess.run(command, capture_output=True, text=True, timeout=900, env=env,
-                              cwd=root)
-        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    site = subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    linked = _torch_only(root / "torch-only")
+    Path(site, "torch-only.pth").write_text(str(root / "torch-only") + "\n")
+    proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
+                           "--no-build-isolation", "--wheel-dir", str(root / "wheels"),
+                           str(project)], capture_output=True, text=True, timeout=900, cwd=root)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    listed = subprocess.run([python, "-m", "pip", "list", "--format=json"], capture_output=True,
+                            text=True, env=env, check=True)
+    present = {p["name"].lower().replace("_", "-") for p in json.loads(listed.stdout)}
+    assert present == set(linked) | {"pip", "setuptools"}, present
     env["PIP_FIND_LINKS"] = str(root / "wheels")
     return root, env
 

@@ -141,13 +141,17 @@ def run_dask(jobs, scheduler):
 
 class Executor:
     """The executor chosen by the flags: Dask if ``scheduler``, serial if 1 worker, else a
-    `LocalPool` (started at once). ``run(jobs)`` yields (job, result) pairs; ``close()`` ends it."""
+    `LocalPool` (started at once) of ``workers`` processes, or of ``jobs`` if there are fewer
+    notebooks to grade (each process starts a sandbox of its own; one without a notebook would
+    only take time from the others). ``run(jobs)`` yields (job, result) pairs; ``close()``
+    ends it."""
 
-    def __init__(self, *, workers=None, scheduler=None, sandboxed=True):
+    def __init__(self, *, workers=None, scheduler=None, sandboxed=True, jobs=None):
         self.scheduler = scheduler
-        self.workers = workers or os.cpu_count() or 1
+        asked = workers or os.cpu_count() or 1
+        self.workers = asked if jobs is None else max(1, min(asked, jobs))
         self.pool = (LocalPool(self.workers, sandboxed)
-                     if not scheduler and self.workers > 1 else None)
+                     if not scheduler and asked > 1 else None)
 
     def slots(self):
         """How many notebooks are graded at once: the local workers, or every thread of the Dask

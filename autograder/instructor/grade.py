@@ -211,11 +211,12 @@ def grade(submitted_dir, *, out, course, feedback_dir=None, report=None, workers
                 memory_limit=memory_limit, sandboxed=sandboxed))
             pending = {(job.student, job.assignment) for job in jobs}
             if jobs:
+                executor = Executor(workers=workers, scheduler=scheduler, sandboxed=sandboxed,
+                                    jobs=len(jobs))
                 log(f"Grading {len(jobs)} notebook(s) ({len(run.skipped)} unchanged, skipped) "
                     "with " + (f"the Dask cluster at {scheduler}" if scheduler else
-                               f"{workers} worker(s)")
+                               f"{executor.workers} worker(s)")
                     + ("" if sandboxed else " WITHOUT the sandbox") + ".")
-                executor = Executor(workers=workers, scheduler=scheduler, sandboxed=sandboxed)
                 _grade_jobs(executor, jobs, texts, submissions, recorder, course, run, pending,
                             progress, budget, log)
         except KeyboardInterrupt:
@@ -234,7 +235,8 @@ def grade(submitted_dir, *, out, course, feedback_dir=None, report=None, workers
                     "notebooks graded in this run": len(run.graded),
                     "unchanged (not regraded)": len(run.skipped),
                     "executor": (f"Dask at {scheduler}" if scheduler
-                                 else f"{workers} local worker(s)"),
+                                 else f"{executor.workers if executor else 0} local "
+                                      "worker(s)"),
                     "sandbox": "bubblewrap" if sandboxed else "NONE (--no-sandbox)",
                     "wall time": f"{run.seconds:.1f} s"}, feedback_dir=feedback_dir)
     finally:
