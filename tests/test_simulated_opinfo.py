@@ -45,10 +45,6 @@ from autograder.simulated import (DeviceMismatchError, SimulatedDeviceUnsupporte
                                   SimulatedTensor, from_simulated, leaves, map_tensors,
                                   simulated_device, to_simulated)
 
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore")
-    from torch.testing._internal.common_methods_invocations import op_db
-
 DTYPES = (torch.float32, torch.float64, torch.complex64, torch.int64, torch.bool)
 SEED = 20240614
 
@@ -265,6 +261,9 @@ def _samples(op, dtype, first_only=False):
 def _cases(dtypes, first_only=False):
     """(op, dtype, index, sample) of every operator of op_db in each of ``dtypes`` it supports
     on the CPU."""
+    with warnings.catch_warnings():         # imported here, not when every worker collects
+        warnings.simplefilter("ignore")
+        from torch.testing._internal.common_methods_invocations import op_db
     for op in op_db:
         supported = op.supported_dtypes("cpu")
         for dtype in dtypes:
