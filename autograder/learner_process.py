@@ -129,6 +129,7 @@ class LearnerProcess:
         self.lock = threading.Lock()
         self.output = _Output(int(options.get("output_limit", 1 << 20)))
         self.current = ["your function"]
+        self.calling = None                           # the part whose call is running
         self.request_id = None
         self.snapshot = None                          # taken in `serve`, before learner code
         self.lockdown = Lockdown(options, scratch, SCRATCH_ROOT, (reader, writer), self.output,
@@ -189,12 +190,14 @@ class LearnerProcess:
             return
         info = get_exercise(header["exercise"])
         sample = SampleInput(tuple(values.get("args", ())), dict(values.get("kwargs", {})))
-        self.current[0] = name
-        outcome = call_locally(info, function, sample, _is_cell,
-                               simulated=bool(header.get("simulated")),
-                               time_limit=float(header.get("time_limit") or 0),
-                               keep_simulated=True)
-        self.current[0] = "your function"
+        self.current[0], self.calling = name, info
+        try:
+            outcome = call_locally(info, function, sample, _is_cell,
+                                   simulated=bool(header.get("simulated")),
+                                   time_limit=float(header.get("time_limit") or 0),
+                                   keep_simulated=True)
+        finally:
+            self.current[0], self.calling = "your function", None
         if not self.lockdown.intact():
             message = (f"{name} ran while the operators this exercise forbids had been "
                        "restored: the notebook changed the grader's disabled kernels.")
@@ -224,6 +227,13 @@ class LearnerProcess:
         # tensors on the simulated device travel as their CPU data and come back on it
         on_simulated = any(isinstance(v, SimulatedTensor) for v in leaves((args, kwargs)))
         args, kwargs = map_tensors(from_simulated, tuple(args)), map_tensors(from_simulated, dict(kwargs))
+        info = self.calling
+        if info is not None and name in info.may_use:
+            # The grader refuses it anyway (provided.check_cost); saying so here spares sending
+            # tens of MB for nothing. The grader still judges every call that is sent.
+            too_large = provided.oversized_argument(info, str(name), args, kwargs)
+            if too_large:
+                raise RuntimeError(f"autograder.provided.{name}: ValueError: {too_large}")
         token = provided_running.set(True)      # the guards' watch: encoding is not the learner's
         try:
             self.reply({"type": "provided", "name": str(name)}, args=args, kwargs=kwargs)
@@ -414,9 +424,11 @@ def main(argv=()):
     SCRATCH_ROOT, SANDBOXED = options.scratch, options.sandboxed
     control = _Control(options.control_fd)
     torch.set_num_threads(1)
-    sys.path[:] = [p for p in sys.path if p and not p.startswith((SCRATCH_ROOT, "/tmp"))]
     import autograder
-    autograder.check                                   # the library's lazy names, made read-only
+    # The library's lazy names, made read-only; this also imports torch._dynamo (see
+    # tamper.Integrity.capture), before the path below leaves out an install under /tmp.
+    autograder.check
+    sys.path[:] = [p for p in sys.path if p and not p.startswith((SCRATCH_ROOT, "/tmp"))]
     if InteractiveShell is not None:                   # everything a shell imports, imported now
         __import__("sqlite3")
         shell = InteractiveShell.instance()

@@ -140,16 +140,26 @@ def _on_meta(value):
     return value
 
 
+def oversized_argument(info, name, args, kwargs):
+    """Why ``provided.<name>(*args, **kwargs)`` is refused for an argument larger than
+    `element_limit` (the first check of `check_cost`), or ``""``. The limit is at least 2**16
+    elements, so it is computed only for larger arguments."""
+    for tensor in _tensors((args, kwargs)):
+        if tensor.numel() > 1 << 16 and tensor.numel() > element_limit(info):
+            return (f"an argument of autograder.provided.{name} has {tensor.numel():,} "
+                    f"elements; this part's cases need at most {element_limit(info):,}")
+    return ""
+
+
 def check_cost(info, name, args, kwargs):
     """Raise ValueError, before any work, when ``provided.<name>(*args, **kwargs)`` would be far
     larger than ``info``'s cases need: a tensor, or the result (computed on the meta device, no
     memory), of more than `element_limit` elements, or more than `MARGIN` times that many
     multiply-adds (result elements times kernel taps)."""
+    too_large = oversized_argument(info, name, args, kwargs)
+    if too_large:
+        raise ValueError(too_large)
     limit = element_limit(info)
-    for tensor in _tensors((args, kwargs)):
-        if tensor.numel() > limit:
-            raise ValueError(f"an argument of autograder.provided.{name} has {tensor.numel():,} "
-                             f"elements; this part's cases need at most {limit:,}")
     try:
         result = run(name, _on_meta(tuple(args)), _on_meta(dict(kwargs)))
     except Exception:

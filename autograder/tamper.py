@@ -17,8 +17,6 @@ import sys
 import types
 
 import torch
-import torch._dynamo  # noqa: F401 - imported by the dispatcher modes anyway; it rebinds
-# torch.manual_seed when first imported, so import it before the integrity snapshot.
 
 from .errors import TamperingError
 
@@ -69,6 +67,12 @@ class Integrity:
     @classmethod
     def capture(cls):
         if cls._snapshot is None:
+            # Where learner code runs (its kernel, the sandbox's zygote), torch._dynamo is
+            # imported first, as it always was: importing it rebinds torch.manual_seed, so a
+            # notebook that uses torch.compile changes nothing the snapshot holds, and pays no
+            # import inside its time limits. The grader's own processes take no snapshot and
+            # never import it (1.4 s each).
+            import torch._dynamo  # noqa: F401
             snapshot = {space: dict(entries) for space, entries in _namespaces().items()}
             snapshot["builtins"] = {n: getattr(builtins, n) for n in _BUILTIN_NAMES}
             cls._snapshot = snapshot

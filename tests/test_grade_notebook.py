@@ -259,3 +259,41 @@ def test_a_cell_that_hangs_is_run_once_per_notebook_not_once_per_group(sandbox, 
     assert ran == [("conv_output_size", "timeout")], ran
     lost = {t.grade_id for t in result.tests if not t.passed}
     assert lost == {"test_conv_output_size", "test_conv_output_size_hidden"}, lost
+
+
+@pytest.mark.slow
+def test_an_oversized_provided_argument_is_refused_alike_before_and_after_the_pipe(sandbox):
+    """`provided.corr2d` with an argument far larger than the part's cases: the learner process
+    refuses it before sending (tens of MB for nothing) with the grader's own message, and the
+    grader, which judges whatever is sent, refuses it the same way when that step is skipped.
+    corr2d_strided returns the right answer only if both refusals came, word for word alike."""
+    sources = solution_sources(CH1)
+    sources["corr2d_strided"] = textwrap.dedent("""
+        from autograder import provided
+
+        def corr2d_strided(x, k, stride=1, padding=0):
+            big = x.new_zeros(1536, 1536)
+            messages = []
+            learner = provided.remote.__self__
+            for skip_the_learner_side in (False, True):
+                calling = learner.calling
+                if skip_the_learner_side:
+                    learner.calling = None
+                try:
+                    provided.corr2d(big, k)
+                    messages.append("computed")
+                except RuntimeError as error:
+                    messages.append(str(error))
+                finally:
+                    learner.calling = calling
+            sh, sw = (stride, stride) if isinstance(stride, int) else stride
+            out = provided.corr2d(provided.pad2d(x, padding), k)[::sh, ::sw]
+            refused = ("autograder.provided.corr2d: ValueError: an argument of "
+                       "autograder.provided.corr2d has 2,359,296 elements; this part's cases "
+                       "need at most")
+            return out if messages[0] == messages[1] and messages[0].startswith(refused) else -out
+    """)
+    result = _grade(sandbox, sources)
+    tests = [t for t in result.tests if t.exercise == f"{CH1}.corr2d_strided"]
+    assert tests and all(t.passed for t in tests), [t.message[:600] for t in tests]
+    assert result.score == result.max_score, [t.message[:300] for t in result.tests if not t.passed]

@@ -261,3 +261,64 @@ def test_an_autograd_message_names_what_the_learner_wrote_and_where():
     message = str(caught.value)
     assert "used Tensor.grad on a tensor that requires grad (line 2 in conv2d_backward" in message
     assert "__get__" not in message
+
+
+
+_GRADER_THEN_LEARNER = r"""
+import sys, warnings
+warnings.simplefilter("ignore")
+import torch
+import torch.nn.functional as F
+import autograder.instructor.grade, autograder.grade_notebook, autograder.checks
+from autograder.errors import ForbiddenOpError
+from autograder.op_families import CONVOLUTION
+from autograder.op_watch import forbid_ops
+from autograder.tamper import Integrity
+
+with forbid_ops(None) as record:
+    (torch.ones(3) + 1).sum()
+print("grader side, dynamo imported:", "torch._dynamo" in sys.modules)
+import autograder
+autograder.check                          # a learner's kernel: the library loads, snapshot taken
+print("learner side, dynamo imported:", "torch._dynamo" in sys.modules)
+
+def loop(a):
+    for _ in range(50):
+        a = a + 1
+    return a
+
+ones = torch.ones(8)
+with forbid_ops(None) as record:
+    torch.compile(loop, backend="eager")(ones)
+print("operations counted inside torch.compile:", record.op_count)
+x, k = torch.randn(1, 1, 6, 6), torch.randn(1, 1, 3, 3)
+for backend in ("eager", "aot_eager"):
+    try:
+        with forbid_ops(CONVOLUTION, "corr2d"):
+            torch.compile(lambda a, b: F.conv2d(a, b) + 1, backend=backend)(x, k)
+        print(backend, "conv2d allowed")
+    except ForbiddenOpError as error:
+        print(backend, "conv2d forbidden:", "forbidden operation aten.convolution" in str(error))
+torch.manual_seed(0)
+print("replaced since the snapshot:", Integrity.verify())
+"""
+
+
+def test_torch_compile_in_a_notebook_is_watched_and_changes_nothing_the_checks_rely_on():
+    """The grader's own processes never import ``torch._dynamo`` (1.4 s each); where learner
+    code runs it is imported before the snapshot (it rebinds ``torch.manual_seed``), so
+    ``torch.compile`` in a notebook leaves the snapshot valid, and inside it the watch still
+    counts every operation and refuses a forbidden one."""
+    import subprocess
+    import sys
+    out = subprocess.run([sys.executable, "-c", _GRADER_THEN_LEARNER], capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.splitlines() == [
+        "grader side, dynamo imported: False",
+        "learner side, dynamo imported: True",
+        "operations counted inside torch.compile: 50",
+        "eager conv2d forbidden: True",
+        "aot_eager conv2d forbidden: True",
+        "replaced since the snapshot: []",
+    ], out.stdout + out.stderr[-3000:]
