@@ -98,10 +98,29 @@ def test_remove_contents_gives_up_at_its_deadline(tmp_path):
 
 # --- the sandbox --------------------------------------------------------------------------------------
 
-@pytest.fixture
-def sandbox():
+def _new_sandbox():
     from autograder.sandbox import Sandbox
-    with Sandbox(sandboxed=SANDBOXED) as box:
+    return Sandbox(sandboxed=SANDBOXED)
+
+
+@pytest.fixture(scope="module")
+def shared_sandbox():
+    """One sandbox for the tests that leave it usable (each learner process is new anyway)."""
+    with _new_sandbox() as box:
+        yield box
+
+
+@pytest.fixture
+def sandbox(shared_sandbox):
+    assert shared_sandbox.usable(), "an earlier test left the shared sandbox broken"
+    yield shared_sandbox
+    assert shared_sandbox.usable(), "this test left the shared sandbox broken"
+
+
+@pytest.fixture
+def own_sandbox():
+    """A sandbox of its own, for a test that breaks it on purpose."""
+    with _new_sandbox() as box:
         yield box
 
 
@@ -129,24 +148,24 @@ def test_each_learner_process_starts_in_a_new_empty_folder(sandbox):
 
 @pytest.mark.slow
 def test_a_late_reply_breaks_the_sandbox_and_the_next_notebook_gets_a_fresh_one(
-        sandbox, monkeypatch):
+        own_sandbox, monkeypatch):
     """The zygote's clean-up outlasts the grader's wait: its late ``exited`` must never be taken
     for a later answer. The sandbox is marked broken, and grading goes on in a new one."""
     from autograder import sandbox as sandbox_module
     from autograder.job import GradingJob, source_tests
     from autograder.grade_notebook import grade_job
-    learner = sandbox.spawn(OPTIONS)
+    learner = own_sandbox.spawn(OPTIONS)
     _cell(learner, "import os\nfor i in range(30000): open(f'f{i}', 'w').close()")
     monkeypatch.setattr(sandbox_module, "EXIT_TIMEOUT", 0.001)
     learner.close()
-    assert sandbox.broken and not sandbox.usable()
+    assert own_sandbox.broken and not own_sandbox.usable()
     monkeypatch.undo()
     with pytest.raises(sandbox_module.LearnerGone, match="cannot be used"):
-        sandbox.spawn(OPTIONS)
+        own_sandbox.spawn(OPTIONS)
     notebook = json.dumps(filled_exercise(CH1, solution_sources(CH1)))
     job = GradingJob("s", CH1, notebook, source_tests(SOLUTIONS / CH1 / f"{CH1}.ipynb"), 1, "h",
                      sandboxed=SANDBOXED)
-    result = grade_job(job, sandbox)
+    result = grade_job(job, own_sandbox)
     assert result.score == total_points(CH1), [t.message for t in result.tests if not t.passed]
 
 
