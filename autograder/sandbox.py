@@ -31,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import weakref
 from pathlib import Path
 
 from . import protocol
@@ -216,6 +217,10 @@ class Sandbox:
         self.control = parent
         self.reader = wire.FrameReader()
         self.scratch = None if sandboxed else tempfile.mkdtemp(prefix="autograder-learner-")
+        # removed by `close`, or when the process exits with this sandbox still open (a worker
+        # thread's warm sandbox is never closed: its zygote quits when this process ends)
+        self._remove_scratch = weakref.finalize(self, shutil.rmtree, self.scratch, True) \
+            if self.scratch else None
         env = _environment(sandboxed)
         command = zygote_command(child.fileno(), sandboxed, self.scratch or "/tmp/learner")
         if sandboxed:
@@ -326,8 +331,8 @@ class Sandbox:
         self.control.close()
         if self.process.stderr:
             self.process.stderr.close()
-        if self.scratch:
-            shutil.rmtree(self.scratch, ignore_errors=True)
+        if self._remove_scratch is not None:
+            self._remove_scratch()
 
     def __enter__(self):
         return self

@@ -62,10 +62,15 @@ def test_grading_refuses_to_run_without_bubblewrap(tmp_path):
 
 
 def test_no_sandbox_says_what_it_gives_up(tmp_path):
+    """... and leaves no scratch folder behind (its worker's warm sandbox is never closed)."""
     write_submission(tmp_path / "submitted", "s", CH1, filled_exercise(CH1, solution_sources(CH1)))
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
     proc = subprocess.run(_grade_command(tmp_path / "submitted", tmp_path / "g.csv",
                                          tmp_path / "private", "--no-sandbox", "--workers", "1"),
-                          cwd=REPO, capture_output=True, text=True, timeout=300)
+                          cwd=REPO, capture_output=True, text=True, timeout=300,
+                          env=dict(os.environ, TMPDIR=str(temporary)))
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "WITHOUT the operating-system sandbox" in proc.stderr
     assert read_csv(tmp_path / "g.csv")[0]["score"] == FULL
+    assert not list(temporary.glob("autograder-learner-*")), list(temporary.iterdir())
