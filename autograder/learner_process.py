@@ -233,7 +233,8 @@ class LearnerProcess:
             # tens of MB for nothing. The grader still judges every call that is sent.
             too_large = provided.oversized_argument(info, str(name), args, kwargs)
             if too_large:
-                raise RuntimeError(f"autograder.provided.{name}: ValueError: {too_large}")
+                raise RuntimeError(f"autograder.provided.{name}: "
+                                   + protocol.provided_error_message(ValueError(too_large)))
         token = provided_running.set(True)      # the guards' watch: encoding is not the learner's
         try:
             self.reply({"type": "provided", "name": str(name)}, args=args, kwargs=kwargs)

@@ -46,7 +46,7 @@ from dataclasses import dataclass, fields
 
 __all__ = ["VERSION", "ProtocolError", "SPAWN_OPTIONS", "CallOutcome", "OUTCOME_FIELDS",
            "CONTROL_REPLIES",
-           "LEARNER_REPLIES", "UNAVAILABLE", "check_reply"]
+           "LEARNER_REPLIES", "UNAVAILABLE", "check_reply", "provided_error_message"]
 
 VERSION = 3
 
@@ -99,6 +99,12 @@ OUTCOME_FIELDS = tuple(field.name for field in fields(CallOutcome)
 # request kind -> reply kinds it may get
 CONTROL_REPLIES = {"spawn": {"spawned"}, "kill": {"exited"}}
 LEARNER_REPLIES = {"cell": {"cell_done"}, "call": {"outcome", "missing"}}
+
+
+def provided_error_message(error):
+    """A ``provided_error``'s message: the grader's call failed on the learner's arguments (the
+    learner process raises ``RuntimeError("autograder.provided.<name>: " + message)``)."""
+    return f"{type(error).__name__}: {error}"[:4000]
 
 
 class ProtocolError(Exception):

@@ -451,7 +451,7 @@ class Learner:
             raise
         except Exception as error:  # noqa: BLE001 - bad arguments: the learner's error to see
             frame = wire.encode({**reply, "type": "provided_error",
-                                 "message": f"{type(error).__name__}: {error}"[:4000]})
+                                 "message": protocol.provided_error_message(error)})
         self._write(frame, deadline)
 
     def _ended(self):
