@@ -26,8 +26,10 @@ book: $(STAMP)
 	@echo "The book is in _build/html: open _build/html/index.html in a browser."
 
 # Test files run side by side (pytest-xdist, one file per worker: a file's fixtures are built
-# once): the slow files mostly wait on sandboxes, sleeps and time limits.
-XDIST := -n 4 --dist loadfile
+# once): the slow files mostly wait on sandboxes, sleeps and time limits. They start in the
+# order tests/conftest.py gives (LONGEST_FIRST); xdist would otherwise start the files with the
+# most tests first, and the longest ones last.
+XDIST := -n 4 --dist loadfile --no-loadscope-reorder
 
 test: book sandbox
 	$(BIN)/python -m pytest $(XDIST)
@@ -42,7 +44,7 @@ sandbox:
 
 # The edit-test loop: everything but the slow tests (nbgrader, browser, sandboxes, Dask, book code).
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -n 2 --dist loadfile -m "not slow"
+	$(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder -m "not slow"
 
 # JupyterLab for learners, on exercises/, without nbgrader's instructor tools.
 lab: $(STAMP)

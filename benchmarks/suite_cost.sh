@@ -5,7 +5,8 @@
 # with the baseline (a worktree of the older commit sharing this .venv), e.g.:
 #   git worktree add /tmp/base OLD && ln -s "$PWD/.venv" /tmp/base/.venv && ln -s "$PWD/_build" /tmp/base/_build
 #   benchmarks/suite_cost.sh /tmp/base; benchmarks/suite_cost.sh .
-# Arguments after the folder go to pytest (e.g. one file: tests/test_layout.py).
+# Arguments after the folder go to pytest (e.g. one file: tests/test_layout.py); pytest-xdist's
+# options are those of the folder's Makefile (XDIST).
 set -u
 repo=$(cd "${1:-.}" && pwd)
 group=/sys/fs/cgroup/cpuacct/suite-cost
@@ -13,7 +14,9 @@ mkdir -p "$group" || { echo "needs root and a cgroup-v1 cpuacct hierarchy" >&2; 
 echo $$ > "$group/tasks"
 before=$(cat "$group/cpuacct.usage")
 start=$(date +%s.%N)
-(cd "$repo" && .venv/bin/python -m pytest -n 4 --dist loadfile -p no:cacheprovider -q "${@:2}") \
+# pytest-xdist's options as that commit's `make test` gives them
+xdist=$(sed -n 's/^XDIST *:= *//p' "$repo/Makefile")
+(cd "$repo" && .venv/bin/python -m pytest ${xdist:--n 4 --dist loadfile} -p no:cacheprovider -q "${@:2}") \
     > "${TMPDIR:-/tmp}/suite-cost.log" 2>&1
 rc=$?
 end=$(date +%s.%N)

@@ -74,3 +74,74 @@ def test_no_sandbox_says_what_it_gives_up(tmp_path):
     assert "WITHOUT the operating-system sandbox" in proc.stderr
     assert read_csv(tmp_path / "g.csv")[0]["score"] == FULL
     assert not list(temporary.glob("autograder-learner-*")), list(temporary.iterdir())
+
+
+def _children():
+    """{parent pid: [child pids]} of every process, read from /proc."""
+    children = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as handle:
+                    text = handle.read()
+            except OSError:
+                continue
+            parent = int(text[text.rindex(")") + 2:].split()[1])
+            children.setdefault(parent, []).append(int(entry))
+    return children
+
+
+def _descendants(pid):
+    children, found, todo = _children(), set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def _command(pid):
+    """The command line of a running process; "" once it has ended (zombies included)."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            if handle.read().rsplit(")", 1)[1].split()[0] == "Z":
+                return ""
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            return handle.read().replace(b"\0", b" ").decode(errors="replace").strip()
+    except OSError:
+        return ""
+
+
+def test_a_killed_run_leaves_no_worker_or_sandbox_running(tmp_path):
+    """kill -9 of the command mid-run (an instructor's, or the kernel's out-of-memory killer):
+    its worker processes and their sandboxes end too, within seconds, instead of waiting
+    forever for jobs with a warm sandbox each."""
+    submitted = tmp_path / "submitted"
+    for i in range(6):
+        write_submission(submitted, f"s{i}", CH1, filled_exercise(CH1, solution_sources(CH1)))
+    command = _grade_command(submitted, tmp_path / "g.csv", tmp_path / "private")  # 2 workers
+    proc = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        deadline, started = time.monotonic() + 120, set()
+        while time.monotonic() < deadline and proc.poll() is None:
+            started = _descendants(proc.pid)
+            if sum("autograder.learner_process" in _command(p) for p in started) >= 2:
+                break                                  # both workers' sandboxes are up
+            time.sleep(0.1)
+        assert proc.poll() is None, "the run ended before it could be killed"
+        assert sum("autograder.learner_process" in _command(p) for p in started) >= 2
+    finally:
+        proc.kill()
+        proc.wait()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and any(_command(p) for p in started):
+        time.sleep(0.2)
+    left = [_command(p)[:120] for p in started if _command(p)]
+    try:
+        assert not left, left
+    finally:
+        for pid in started:                 # what is left of this run, not a reused pid
+            if any(word in _command(pid) for word in ("autograder", "multiprocessing", "bwrap")):
+                os.kill(pid, signal.SIGKILL)

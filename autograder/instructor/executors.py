@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 
@@ -22,12 +23,29 @@ def warm_worker(sandboxed=True):
     """Start this process's sandbox before the first job arrives (pool initializer).
 
     One intra-op thread: the workers already use every core, and idle OpenMP threads that spin
-    would only take time from the learner processes."""
+    would only take time from the learner processes. The worker ends when the process that
+    started the pool does, however it ends (`_end_with_parent`)."""
     import torch
 
     from ..grade_notebook import worker_sandbox
+    _end_with_parent()
     torch.set_num_threads(1)
     worker_sandbox(sandboxed)
+
+
+def _end_with_parent():
+    """End this worker as soon as the grading command is gone, even killed (SIGKILL): an idle
+    worker waits for jobs on a queue whose other end it holds itself, and would wait forever
+    with its warm sandbox. Its sandbox (bubblewrap, ``--die-with-parent``) ends with it."""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch():
+        parent.join()                   # its sentinel: readable once the parent has exited
+        os._exit(1)
+
+    threading.Thread(target=watch, name="end-with-parent", daemon=True).start()
 
 
 def grade_in_worker(job):
@@ -52,9 +70,26 @@ def run_serial(jobs):
         yield job, grade_in_worker(job)
 
 
+# What every worker imports, imported once in the fork server (torch and the trusted grader):
+# a worker forked from it starts in milliseconds instead of importing them again.
+WORKER_MODULES = ["autograder.grade_notebook"]
+
+
+def _worker_context():
+    """multiprocessing's "forkserver" context, preloading `WORKER_MODULES`.
+
+    The fork server is a fresh interpreter (started like a spawned process, never forked from
+    this one), that only imports; it never runs torch, so it never touches CUDA, and the
+    workers it forks can (CUDA does not survive a fork of a process that used it)."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(WORKER_MODULES)
+    return context
+
+
 class LocalPool:
-    """``workers`` spawned processes (never forked: CUDA does not survive a fork), each with a
-    warm sandbox. Created before the jobs are planned, so that the workers warm up meanwhile."""
+    """``workers`` processes forked from a fork server that imported the grader once (see
+    `_worker_context`), each with a warm sandbox. Created before the jobs are planned, so that
+    the workers warm up meanwhile."""
 
     def __init__(self, workers, sandboxed=True):
         self.workers, self.sandboxed = workers, sandboxed
@@ -63,7 +98,7 @@ class LocalPool:
     def _start(self):
         pool = ProcessPoolExecutor(max_workers=self.workers, initializer=warm_worker,
                                    initargs=(self.sandboxed,),
-                                   mp_context=multiprocessing.get_context("spawn"))
+                                   mp_context=_worker_context())
         for _ in range(self.workers):
             pool.submit(os.getpid)              # start every worker now
         return pool
