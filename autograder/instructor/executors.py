@@ -71,7 +71,7 @@ def run_serial(jobs):
 
 
 # What every worker imports, imported once in the fork server (torch and the trusted grader):
-# a worker forked from it starts in milliseconds instead of importing them again.
+# a worker forked from it does not import them again.
 WORKER_MODULES = ["autograder.grade_notebook"]
 
 
