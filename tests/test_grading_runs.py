@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 
+import psutil
 import pytest
 
 from autograder.instructor.record import read_csv
@@ -76,40 +77,18 @@ def test_no_sandbox_says_what_it_gives_up(tmp_path):
     assert not list(temporary.glob("autograder-learner-*")), list(temporary.iterdir())
 
 
-def _children():
-    """{parent pid: [child pids]} of every process, read from /proc."""
-    children = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as handle:
-                    text = handle.read()
-            except OSError:
-                continue
-            parent = int(text[text.rindex(")") + 2:].split()[1])
-            children.setdefault(parent, []).append(int(entry))
-    return children
-
-
-def _descendants(pid):
-    children, found, todo = _children(), set(), [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            if child not in found:
-                found.add(child)
-                todo.append(child)
-    return found
-
-
-def _command(pid):
-    """The command line of a running process; "" once it has ended (zombies included)."""
+def _running(process):
+    """Whether ``process`` (a `psutil.Process`) still runs: not ended, not a zombie."""
     try:
-        with open(f"/proc/{pid}/stat") as handle:
-            if handle.read().rsplit(")", 1)[1].split()[0] == "Z":
-                return ""
-        with open(f"/proc/{pid}/cmdline", "rb") as handle:
-            return handle.read().replace(b"\0", b" ").decode(errors="replace").strip()
-    except OSError:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def _command(process):
+    try:
+        return " ".join(process.cmdline())
+    except psutil.Error:
         return ""
 
 
@@ -123,25 +102,34 @@ def test_a_killed_run_leaves_no_worker_or_sandbox_running(tmp_path):
     command = _grade_command(submitted, tmp_path / "g.csv", tmp_path / "private")  # 2 workers
     proc = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
+
+    def started():
+        try:
+            return psutil.Process(proc.pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            return []
+
+    def sandboxes(processes):
+        return sum("autograder.learner_process" in _command(p) for p in processes)
+
     try:
-        deadline, started = time.monotonic() + 120, set()
+        deadline, run = time.monotonic() + 120, []
         while time.monotonic() < deadline and proc.poll() is None:
-            started = _descendants(proc.pid)
-            if sum("autograder.learner_process" in _command(p) for p in started) >= 2:
+            run = started()
+            if sandboxes(run) >= 2:
                 break                                  # both workers' sandboxes are up
             time.sleep(0.1)
         assert proc.poll() is None, "the run ended before it could be killed"
-        assert sum("autograder.learner_process" in _command(p) for p in started) >= 2
+        assert sandboxes(run) >= 2
     finally:
         proc.kill()
         proc.wait()
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and any(_command(p) for p in started):
+    while time.monotonic() < deadline and any(_running(p) for p in run):
         time.sleep(0.2)
-    left = [_command(p)[:120] for p in started if _command(p)]
+    left = [p for p in run if _running(p)]
     try:
-        assert not left, left
+        assert not left, [_command(p)[:120] for p in left]
     finally:
-        for pid in started:                 # what is left of this run, not a reused pid
-            if any(word in _command(pid) for word in ("autograder", "multiprocessing", "bwrap")):
-                os.kill(pid, signal.SIGKILL)
+        for process in left:                # psutil.Process: never a reused pid
+            process.kill()
