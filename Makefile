@@ -23,16 +23,29 @@ $(STAMP): requirements.txt pyproject.toml
 book: $(STAMP)
 	$(BIN)/jupyter-book build -W -n --keep-going .
 	$(BIN)/python -c "from autograder.lab import write_book_config; write_book_config()"
+	touch $(BUILT)
 	@echo "The book is in _build/html: open _build/html/index.html in a browser."
+
+# What `make test` needs built: the book, rebuilt when a file the build reads is newer than the
+# last build (Sphinx's own check, which would find nothing to do, takes 8 s to start).
+BUILT := _build/html/.built
+BOOK_INPUTS := _config.yml _toc.yml autograder/lab.py \
+	$(shell find book -type f -not -path '*/__pycache__/*' -not -name '*.pyc')
+$(BUILT): $(STAMP) $(BOOK_INPUTS)
+	$(MAKE) --no-print-directory book
 
 # Test files run side by side (pytest-xdist, one file per worker: a file's fixtures are built
 # once): the slow files mostly wait on sandboxes, sleeps and time limits. They start in the
 # order tests/conftest.py gives (LONGEST_FIRST); xdist would otherwise start the files with the
 # most tests first, and the longest ones last.
 XDIST := -n 4 --dist loadfile --no-loadscope-reorder
+# The environment may forbid .pyc files (PYTHONDONTWRITEBYTECODE); the tests allow them, so that
+# the hundreds of grading processes they start do not each compile the library again, and
+# pytest keeps its rewritten test modules. (__pycache__ is ignored by git.)
+PYTEST := PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest
 
-test: book sandbox
-	$(BIN)/python -m pytest $(XDIST)
+test: $(BUILT) sandbox
+	$(PYTEST) $(XDIST)
 
 # The grader runs learner notebooks in bubblewrap; install it where we can (root with apt-get).
 sandbox:
@@ -44,7 +57,7 @@ sandbox:
 
 # The edit-test loop: everything but the slow tests (nbgrader, browser, sandboxes, Dask, book code).
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder -m "not slow"
+	$(PYTEST) -n 2 --dist loadfile --no-loadscope-reorder -m "not slow"
 
 # JupyterLab for learners, on exercises/, without nbgrader's instructor tools.
 lab: $(STAMP)
