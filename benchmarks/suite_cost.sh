@@ -6,7 +6,8 @@
 #   git worktree add /tmp/base OLD && ln -s "$PWD/.venv" /tmp/base/.venv && ln -s "$PWD/_build" /tmp/base/_build
 #   benchmarks/suite_cost.sh /tmp/base; benchmarks/suite_cost.sh .
 # Arguments after the folder go to pytest (e.g. one file: tests/test_layout.py); pytest-xdist's
-# options are those of the folder's Makefile (XDIST).
+# options, and whether bytecode is written, are those of the folder's Makefile (XDIST, PYTEST).
+# Remove the folder's __pycache__ folders first to measure a fresh clone.
 set -u
 repo=$(cd "${1:-.}" && pwd)
 group=/sys/fs/cgroup/cpuacct/suite-cost
@@ -16,6 +17,8 @@ before=$(cat "$group/cpuacct.usage")
 start=$(date +%s.%N)
 # pytest-xdist's options as that commit's `make test` gives them
 xdist=$(sed -n 's/^XDIST *:= *//p' "$repo/Makefile")
+# and with bytecode written or not, as that Makefile's PYTEST says
+grep -q '^PYTEST *:= *PYTHONDONTWRITEBYTECODE= ' "$repo/Makefile" && export PYTHONDONTWRITEBYTECODE=
 (cd "$repo" && .venv/bin/python -m pytest ${xdist:--n 4 --dist loadfile} -p no:cacheprovider -q "${@:2}") \
     > "${TMPDIR:-/tmp}/suite-cost.log" 2>&1
 rc=$?
