@@ -40,8 +40,8 @@ $(BUILT): $(STAMP) $(BOOK_INPUTS)
 # most tests first, and the longest ones last.
 XDIST := -n 4 --dist loadfile --no-loadscope-reorder
 # The environment may forbid .pyc files (PYTHONDONTWRITEBYTECODE); the tests allow them, so that
-# the hundreds of grading processes they start do not each compile the library again, and
-# pytest keeps its rewritten test modules. (__pycache__ is ignored by git.)
+# the hundred-odd Python processes they start (graders, sandboxes, validate) import the library
+# compiled once, and pytest keeps its rewritten test modules. (__pycache__ is ignored by git.)
 PYTEST := PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest
 
 test: $(BUILT) sandbox
