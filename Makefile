@@ -37,8 +37,10 @@ $(BUILT): $(STAMP) $(BOOK_INPUTS)
 # Test files run side by side (pytest-xdist, one file per worker: a file's fixtures are built
 # once): the slow files mostly wait on sandboxes, sleeps and time limits. They start in the
 # order tests/conftest.py gives (LONGEST_FIRST); xdist would otherwise start the files with the
-# most tests first, and the longest ones last. Three workers on this 2-core machine: with four,
-# the same tests took 15 % more CPU time and wall time (benchmarks/suite_cost.sh, back to back).
+# most tests first, and the longest ones last. Three workers on this 2-core machine
+# (benchmarks/suite_cost.sh, pairs run back to back): four took 1.16-1.18 times the CPU time and
+# the wall time of three; two took 0.92-0.97 times the CPU time but 1.00-1.05 times the wall time
+# (a core stands idle while a worker waits on a test's sleeps and time limits).
 XDIST := -n 3 --dist loadfile --no-loadscope-reorder
 # The environment may forbid .pyc files (PYTHONDONTWRITEBYTECODE); the tests allow them, so that
 # the hundred-odd Python processes they start (graders, sandboxes, validate) import the library

@@ -39,7 +39,8 @@ def test_an_up_to_date_book_is_not_built_again(tmp_path):
 
 
 @pytest.mark.parametrize("changed", ["book/intro.md", "book/figures/common.py", "_config.yml",
-                                     "_toc.yml", "book/references.bib"])
+                                     "_toc.yml", "book/references.bib",
+                                     "autograder/lab.py"])
 def test_a_changed_source_of_the_book_builds_it_again(tmp_path, changed):
     assert (REPO / changed).is_file(), changed
     built = tmp_path / ".built"
